@@ -1,0 +1,20 @@
+/**
+ * One etcd for the whole test run. Test files isolate themselves with a unique key prefix
+ * (see `uniquePrefix`). Tests that must stop or pause etcd start their own with startLocalEtcd.
+ */
+import type { TestProject } from 'vitest/node';
+import { startEtcd } from './etcd.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    etcdEndpoint: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const etcd = await startEtcd();
+  project.provide('etcdEndpoint', etcd.endpoint);
+  return async () => {
+    await etcd.stop();
+  };
+}
