@@ -1,0 +1,48 @@
+/**
+ * `magnetar <command>`: one binary for the services and the tools. Each subcommand lives in its
+ * own module and is loaded only when used, so `magnetar --help` stays fast.
+ */
+import { fileURLToPath } from 'node:url';
+
+interface Subcommand {
+  readonly summary: string;
+  readonly run: (argv: string[]) => Promise<void>;
+}
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+async function runMain(path: string, argv: string[]): Promise<void> {
+  process.argv = [process.argv[0], path, ...argv];
+  await import(path);
+}
+
+const commands: Record<string, Subcommand> = {
+  bookie: { summary: 'run a bookie (storage node)', run: (a) => runMain(here('../services/bookie/main.ts'), a) },
+  broker: { summary: 'run a broker', run: (a) => runMain(here('../services/broker/main.ts'), a) },
+  coordinator: {
+    summary: 'run a coordinator (control plane)',
+    run: (a) => runMain(here('../services/coordinator/main.ts'), a),
+  },
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`);
+  return ['usage: magnetar <command> [options]', '', 'commands:', ...rows, '', 'magnetar <command> --help for the options of one command.'].join('\n');
+}
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`magnetar: unknown command "${name}"\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  await cmd.run(rest);
+}
+
+await main();
