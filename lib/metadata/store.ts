@@ -16,7 +16,9 @@
  *   order. A watch that cannot continue (compaction, disconnect beyond recovery) reports an error
  *   through `onError` so the caller can re-list.
  * - Calls that cannot reach the store fail with UNAVAILABLE after the configured bounded retries;
- *   nothing reports success it cannot vouch for.
+ *   nothing reports success it cannot vouch for. UNAVAILABLE means "not applied"; TIMEOUT means
+ *   "outcome unknown" (a write may have been applied: re-read before acting on it).
+ * - Errors are MetadataErrors (errors.ts); keys are built with keys.ts; bounds are in limits.ts.
  */
 
 export type Version = number;
@@ -55,11 +57,22 @@ export interface ListPage {
   readonly entries: readonly Entry[];
   /** True when more keys follow; pass the last key as `startAfter`. */
   readonly more: boolean;
+  /**
+   * Store revision this page was read at: `watch(prefix, h, { afterVersion: page.revision })`
+   * delivers every change made after the page, so list-then-watch has no gap.
+   */
+  readonly revision: Version;
 }
 
 /** One operation of an atomic transaction. */
 export type TxnOp =
-  | { readonly op: 'put'; readonly key: string; readonly value: Uint8Array; readonly expectedVersion?: Version | 'absent'; readonly session?: Session }
+  | {
+      readonly op: 'put';
+      readonly key: string;
+      readonly value: Uint8Array;
+      readonly expectedVersion?: Version | 'absent';
+      readonly session?: Session;
+    }
   | { readonly op: 'delete'; readonly key: string; readonly expectedVersion?: Version }
   | { readonly op: 'check'; readonly key: string; readonly expectedVersion: Version | 'absent' };
 
@@ -69,6 +82,11 @@ export type WatchEvent =
 
 export interface Watch {
   close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /** Deliver changes with a version greater than this (default: changes after the watch starts). */
+  readonly afterVersion?: Version;
 }
 
 export interface WatchHandlers {
@@ -105,7 +123,12 @@ export interface MetadataStore {
    * Returns the new versions of the put keys, in op order (undefined for non-put ops).
    */
   txn(ops: readonly TxnOp[]): Promise<(Version | undefined)[]>;
-  watch(prefix: string, handlers: WatchHandlers): Promise<Watch>;
+  watch(prefix: string, handlers: WatchHandlers, opts?: WatchOptions): Promise<Watch>;
   createSession(ttlMs: number): Promise<Session>;
+  /**
+   * End any session by id (this client's or another's, e.g. a stuck broker's): its keys are
+   * deleted now and its owner sees `onLost`. Returns false if no such live session.
+   */
+  revokeSession(sessionId: string): Promise<boolean>;
   close(): Promise<void>;
 }
