@@ -244,6 +244,25 @@ export const partitionedTopic = (
 export const partitionedTopicsPrefix = (tenantName: string, namespace: string, domain: TopicDomain) =>
   `${path(GLOBAL_SCOPE, 'partitioned-topics', checkName('tenant', tenantName), checkName('namespace', namespace), checkDomain(domain))}/`;
 
+/** Topic-level policy overrides of one topic (admin API, lib/policies). */
+export const topicPolicies = (
+  tenantName: string,
+  namespace: string,
+  domain: TopicDomain,
+  localName: string,
+) =>
+  path(
+    GLOBAL_SCOPE,
+    'topic-policies',
+    checkName('tenant', tenantName),
+    checkName('namespace', namespace),
+    checkDomain(domain),
+    encodeComponent('topic name', localName),
+  );
+/** Every topic-level policy document of a namespace. */
+export const topicPoliciesPrefix = (tenantName: string, namespace: string) =>
+  `${path(GLOBAL_SCOPE, 'topic-policies', checkName('tenant', tenantName), checkName('namespace', namespace))}/`;
+
 // ---- Parsing keys back ------------------------------------------------------------------------
 
 /**
