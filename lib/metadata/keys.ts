@@ -152,6 +152,10 @@ export const underReplicatedLedger = (cluster: string, ledgerId: number) =>
   bk(cluster, 'underreplication', 'ledgers', ledgerIdComponent(ledgerId));
 export const underReplicatedLedgersPrefix = (cluster: string) =>
   `${bk(cluster, 'underreplication', 'ledgers')}/`;
+/** An operator's mark that a bookie is being retired: autorecovery copies its ledgers away. */
+export const decommissionedBookie = (cluster: string, bookieId: string) =>
+  bk(cluster, 'decommissioned', checkName('bookie id', bookieId));
+export const decommissionedBookiesPrefix = (cluster: string) => `${bk(cluster, 'decommissioned')}/`;
 /** Lock of the worker re-replicating a ledger; bound to the worker's session. */
 export const underReplicationLock = (cluster: string, ledgerId: number) =>
   bk(cluster, 'underreplication', 'locks', ledgerIdComponent(ledgerId));
@@ -187,6 +191,19 @@ export const bundle = (cluster: string, tenant: string, namespace: string, range
 export const bundlesPrefix = (cluster: string, tenant: string, namespace: string) =>
   `${path(checkCluster(cluster), 'bundles', checkName('tenant', tenant), checkName('namespace', namespace))}/`;
 export const allBundlesPrefix = (cluster: string) => `${path(checkCluster(cluster), 'bundles')}/`;
+/**
+ * Owner record of one bundle: names the owning broker and its ownership term; bound to that
+ * broker's session and written/deleted in the same transaction as the bundle's state (lib/cluster).
+ */
+export const bundleOwner = (cluster: string, tenant: string, namespace: string, range: string) =>
+  path(
+    checkCluster(cluster),
+    'bundle-owners',
+    checkName('tenant', tenant),
+    checkName('namespace', namespace),
+    checkBundleRange(range),
+  );
+export const allBundleOwnersPrefix = (cluster: string) => `${path(checkCluster(cluster), 'bundle-owners')}/`;
 /** Bundle boundaries and other cluster-local namespace state. */
 export const localPolicies = (cluster: string, tenant: string, namespace: string) =>
   path(
@@ -337,6 +354,20 @@ export function parseBundleKey(
   const p = match(key, [CLUSTER, 'bundles', NAME, NAME, ANY]);
   const r = p && parseBundleRange(p[4]);
   return p && r ? { cluster: p[0], tenant: p[2], namespace: p[3], range: p[4], ...r } : undefined;
+}
+
+export function parseBundleOwnerKey(
+  key: string,
+): { cluster: string; tenant: string; namespace: string; range: string } | undefined {
+  const p = match(key, [CLUSTER, 'bundle-owners', NAME, NAME, ANY]);
+  return p && parseBundleRange(p[4])
+    ? { cluster: p[0], tenant: p[2], namespace: p[3], range: p[4] }
+    : undefined;
+}
+
+export function parseDecommissionedBookieKey(key: string): { cluster: string; bookieId: string } | undefined {
+  const p = match(key, [CLUSTER, 'bk', 'decommissioned', NAME]);
+  return p && { cluster: p[0], bookieId: p[3] };
 }
 
 export function parseManagedLedgerKey(key: string): { cluster: string; name: string } | undefined {
