@@ -76,13 +76,11 @@ export const policyErrors = defineErrors({
     retry: 'bad-request',
     http: 404,
   },
-  INVALID_BUNDLE: { message: 'Invalid bundle range {bundle}', retry: 'bad-request', http: 412 },
   BUNDLE_NOT_FOUND: {
     message: 'Bundle {bundle} is not a bundle of namespace {namespace}',
     retry: 'bad-request',
     http: 404,
   },
-  BUNDLE_TOO_SMALL: { message: 'Bundle {bundle} is too small to split', retry: 'bad-request', http: 412 },
   TOO_MANY_BUNDLES: {
     message: 'Namespace {namespace} would exceed {max} bundles',
     retry: 'bad-request',

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   bundleForHash,
   bundleRanges,
+  checkBoundaries,
   fullRangeBoundaries,
-  parseBundleName,
   splitBundle,
   topicHash,
 } from './bundles.ts';
@@ -40,19 +40,22 @@ describe('topic names', () => {
 });
 
 describe('bundles', () => {
-  it('divides the hash range as Pulsar does', () => {
+  it('divides the hash range as Pulsar does (4 bundles: 0x40000000 steps)', () => {
     expect(fullRangeBoundaries(4)).toEqual([
       '0x00000000',
-      '0x3fffffff',
-      '0x7ffffffe',
-      '0xbffffffd',
+      '0x40000000',
+      '0x80000000',
+      '0xc0000000',
       '0xffffffff',
     ]);
     const data = { boundaries: fullRangeBoundaries(4), numBundles: 4 };
-    expect(bundleRanges(data).map((r) => r.name)[0]).toBe('0x00000000_0x3fffffff');
-    expect(bundleForHash(data, 0).name).toBe('0x00000000_0x3fffffff');
-    expect(bundleForHash(data, 0x3fffffff).name).toBe('0x3fffffff_0x7ffffffe');
-    expect(bundleForHash(data, 0xffffffff).name).toBe('0xbffffffd_0xffffffff');
+    expect(bundleRanges(data).map((r) => r.name)[0]).toBe('0x00000000_0x40000000');
+    expect(bundleForHash(data, 0).name).toBe('0x00000000_0x40000000');
+    expect(bundleForHash(data, 0x40000000).name).toBe('0x40000000_0x80000000');
+    expect(bundleForHash(data, 0xffffffff).name).toBe('0xc0000000_0xffffffff');
+    expect(code(() => checkBoundaries({ boundaries: ['0x00000000', '0x10'], numBundles: 1 }))).toBe(
+      'INVALID_POLICY',
+    );
   });
   it('hashes topic names with CRC32 (IEEE)', () => {
     // CRC32("123456789") = 0xcbf43926, the standard check value.
@@ -60,24 +63,23 @@ describe('bundles', () => {
   });
   it('splits a bundle in two equal halves and refuses bad splits', () => {
     const data = { boundaries: fullRangeBoundaries(2), numBundles: 2 };
-    const { bundles, children } = splitBundle(data, '0x00000000_0x7fffffff', {
+    const { bundles, children } = splitBundle(data, '0x00000000_0x80000000', {
       maxBundles: 8,
       namespace: 'a/b',
     });
     expect(bundles.numBundles).toBe(3);
-    expect(children.map((c) => c.name)).toEqual(['0x00000000_0x3fffffff', '0x3fffffff_0x7fffffff']);
+    expect(children.map((c) => c.name)).toEqual(['0x00000000_0x40000000', '0x40000000_0x80000000']);
     expect(code(() => splitBundle(data, '0x00000000_0x10000000', { maxBundles: 8, namespace: 'a/b' }))).toBe(
       'BUNDLE_NOT_FOUND',
     );
     expect(code(() => splitBundle(data, 'zz', { maxBundles: 8, namespace: 'a/b' }))).toBe('INVALID_BUNDLE');
-    expect(code(() => splitBundle(data, '0x00000000_0x7fffffff', { maxBundles: 2, namespace: 'a/b' }))).toBe(
+    expect(code(() => splitBundle(data, '0x00000000_0x80000000', { maxBundles: 2, namespace: 'a/b' }))).toBe(
       'TOO_MANY_BUNDLES',
     );
     const tiny = { boundaries: ['0x00000000', '0x00000001', '0xffffffff'], numBundles: 2 };
     expect(code(() => splitBundle(tiny, '0x00000000_0x00000001', { maxBundles: 8, namespace: 'a/b' }))).toBe(
-      'BUNDLE_TOO_SMALL',
+      'BUNDLE_NOT_SPLITTABLE',
     );
-    expect(code(() => parseBundleName('0x10_0x05'))).toBe('INVALID_BUNDLE');
   });
 });
 
