@@ -11,5 +11,6 @@ export * from './permissions.ts';
 export * from './rate-limiter.ts';
 export * from './resolve.ts';
 export * from './store.ts';
+export * from './topic-policies.ts';
 export type * from './types.ts';
 export * from './validate.ts';
