@@ -1,0 +1,322 @@
+/**
+ * The journal writer: frames are copied into large slabs as they arrive, gathered into groups, and
+ * each group is written with one pwritev and made durable with one fdatasync before the commit
+ * callbacks of that group run, in order (group commit). One group is in flight at a time.
+ * Files are preallocated; when a group would not fit, the file is closed with an END frame in
+ * the same write and the writer moves to the next file, prepared in the background.
+ *
+ * Invariant: a commit callback runs only after every frame appended before it is on disk.
+ * A write or fsync error is final (fsync errors cannot be retried safely): every waiting callback
+ * gets BOOKIE_JOURNAL_FAILED and so does every later append.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { assert } from '../../../lib/assert.ts';
+import { BookieErrors } from '../errors.ts';
+import { FRAME_HEADER_BYTES, sealFrame } from './frame.ts';
+import { prepareJournalFile } from './files.ts';
+import { decideGroupCommit, type GroupCommitSettings } from './policy.ts';
+import { RecordType } from './records.ts';
+
+export interface JournalMark {
+  readonly fileId: number;
+  readonly offset: number;
+}
+
+export type CommitCallback = (err: Error | undefined, mark: JournalMark) => void;
+
+export interface GroupStats {
+  readonly frames: number;
+  readonly bytes: number;
+  readonly writeMs: number;
+  readonly syncMs: number;
+}
+
+export interface JournalWriterOptions extends GroupCommitSettings {
+  readonly dir: string;
+  readonly fileBytes: number;
+  /** The first file to write (a fresh id above every existing file). */
+  readonly firstFileId: number;
+  /** Recycled files available for reuse (shared with the trimmer). */
+  readonly recycled: string[];
+  readonly onGroup?: (stats: GroupStats) => void;
+  /** Called once when the journal fails. */
+  readonly onFatal?: (err: Error) => void;
+}
+
+interface Region {
+  readonly slab: Buffer;
+  readonly start: number;
+  end: number;
+}
+
+interface Group {
+  readonly fileId: number;
+  readonly startOffset: number;
+  bytes: number;
+  frames: number;
+  readonly regions: Region[];
+  readonly callbacks: CommitCallback[];
+  readonly firstAt: number;
+  /** Ends with an END frame; the next group goes to the next file. */
+  rotateAfter: boolean;
+}
+
+const END_FRAME_BYTES = FRAME_HEADER_BYTES;
+const MIN_SLAB_BYTES = 1024 * 1024;
+
+export class JournalWriter {
+  readonly #o: JournalWriterOptions;
+  readonly #slabBytes: number;
+  #slab: Buffer;
+  #slabPos = 0;
+  /** File id and offset the next appended frame goes to. */
+  #targetId: number;
+  #targetOffset = 0;
+  #open: Group | undefined;
+  readonly #sealed: Group[] = [];
+  #inFlight: Group | undefined;
+  #file: { id: number; fh: FileHandle } | undefined;
+  #next: Promise<{ id: number; fh: FileHandle }> | undefined;
+  #durable: JournalMark;
+  #failed: Error | undefined;
+  #scheduled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closing = false;
+  #closed = false;
+  #idleWaiters: (() => void)[] = [];
+
+  private constructor(o: JournalWriterOptions) {
+    this.#o = o;
+    this.#slabBytes = Math.max(MIN_SLAB_BYTES, 2 * o.maxBytes);
+    this.#slab = Buffer.allocUnsafe(this.#slabBytes);
+    this.#targetId = o.firstFileId;
+    this.#durable = { fileId: o.firstFileId, offset: 0 };
+  }
+
+  static async open(o: JournalWriterOptions): Promise<JournalWriter> {
+    const w = new JournalWriter(o);
+    w.#file = await w.#prepare(o.firstFileId);
+    w.#next = w.#prepare(o.firstFileId + 1);
+    w.#next.catch(() => {}); // reported when awaited
+    return w;
+  }
+
+  /** Everything committed so far is durable up to here (checkpoints replay from a mark). */
+  get durableMark(): JournalMark {
+    return this.#durable;
+  }
+
+  get failed(): Error | undefined {
+    return this.#failed;
+  }
+
+  get currentFileId(): number {
+    return this.#file?.id ?? this.#targetId;
+  }
+
+  /** Copy an entry envelope into the journal; returns the copy (stable memory for caches). */
+  appendEntry(body: Uint8Array): Buffer {
+    const { slab, off } = this.#reserve(body.byteLength);
+    slab.set(body, off + FRAME_HEADER_BYTES);
+    sealFrame(slab, off, body.byteLength, this.#targetId, RecordType.ENTRY);
+    return slab.subarray(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + body.byteLength);
+  }
+
+  /** Append a ledger-state record (master key, fence, delete). */
+  appendControl(type: RecordType, payload: Uint8Array): void {
+    const { slab, off } = this.#reserve(payload.byteLength);
+    slab.set(payload, off + FRAME_HEADER_BYTES);
+    sealFrame(slab, off, payload.byteLength, this.#targetId, type);
+  }
+
+  /** Run `cb` once everything appended so far is durable (or the journal failed). */
+  commit(cb: CommitCallback): void {
+    const refused = this.#failed ?? (this.#closed ? BookieErrors.make('BOOKIE_SHUTTING_DOWN') : undefined);
+    if (refused) {
+      queueMicrotask(() => cb(refused, this.#durable));
+      return;
+    }
+    const g = this.#open ?? this.#sealed.at(-1) ?? this.#inFlight;
+    if (g === undefined) {
+      queueMicrotask(() => cb(undefined, this.#durable));
+      return;
+    }
+    g.callbacks.push(cb);
+    this.#schedule();
+  }
+
+  /** Resolves when nothing is pending or in flight. */
+  drain(): Promise<void> {
+    if (!this.#open && this.#sealed.length === 0 && !this.#inFlight) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Flush what is pending, then close the files. Appends after this fail. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#schedule();
+    await this.drain();
+    clearTimeout(this.#timer);
+    const next = await this.#next?.catch(() => undefined);
+    await next?.fh.close().catch(() => {});
+    await this.#file?.fh.close().catch(() => {});
+    this.#file = undefined;
+    this.#closed = true;
+  }
+
+  #reserve(payloadBytes: number): { slab: Buffer; off: number } {
+    if (this.#failed) throw this.#failed;
+    if (this.#closing) throw BookieErrors.make('BOOKIE_SHUTTING_DOWN');
+    const total = FRAME_HEADER_BYTES + payloadBytes;
+    assert(total + END_FRAME_BYTES <= this.#o.fileBytes, 'journal frame larger than a journal file', {
+      total,
+    });
+    if (this.#targetOffset + total + END_FRAME_BYTES > this.#o.fileBytes) this.#rotate();
+    const g = this.#openGroup();
+    if (this.#slab.length - this.#slabPos < total) {
+      this.#slab = Buffer.allocUnsafe(Math.max(this.#slabBytes, total));
+      this.#slabPos = 0;
+    }
+    const off = this.#slabPos;
+    const last = g.regions.at(-1);
+    if (last && last.slab === this.#slab && last.end === off) last.end = off + total;
+    else g.regions.push({ slab: this.#slab, start: off, end: off + total });
+    this.#slabPos += total;
+    this.#targetOffset += total;
+    g.bytes += total;
+    g.frames++;
+    this.#schedule();
+    return { slab: this.#slab, off };
+  }
+
+  #openGroup(): Group {
+    if (this.#open === undefined) {
+      this.#open = {
+        fileId: this.#targetId,
+        startOffset: this.#targetOffset,
+        bytes: 0,
+        frames: 0,
+        regions: [],
+        callbacks: [],
+        firstAt: performance.now(),
+        rotateAfter: false,
+      };
+    }
+    return this.#open;
+  }
+
+  /** Close the current target file with an END frame in the open group; continue in the next file. */
+  #rotate(): void {
+    const g = this.#openGroup();
+    const end = Buffer.allocUnsafe(END_FRAME_BYTES);
+    sealFrame(end, 0, 0, this.#targetId, RecordType.END);
+    g.regions.push({ slab: end, start: 0, end: END_FRAME_BYTES });
+    g.bytes += END_FRAME_BYTES;
+    g.rotateAfter = true;
+    this.#sealed.push(g);
+    this.#open = undefined;
+    this.#targetId++;
+    this.#targetOffset = 0;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#decide();
+    });
+  }
+
+  #decide(): void {
+    if (this.#failed && !this.#inFlight) {
+      this.#failAll(this.#failed);
+      return;
+    }
+    const head = this.#sealed[0] ?? this.#open;
+    const decision = decideGroupCommit(this.#closing ? { ...this.#o, flushWhenIdle: true } : this.#o, {
+      now: performance.now(),
+      inFlight: this.#inFlight !== undefined,
+      pending: head !== undefined,
+      pendingBytes: head?.bytes ?? 0,
+      oldestAt: head?.firstAt ?? 0,
+    });
+    if (decision.action === 'flush') {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      const g = this.#sealed.shift() ?? this.#open!;
+      if (g === this.#open) this.#open = undefined;
+      this.#inFlight = g;
+      this.#flush(g).then(
+        () => this.#afterFlush(g),
+        (err: unknown) => this.#fail(err),
+      );
+    } else if (decision.action === 'wait' && this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#decide();
+      }, decision.ms);
+    } else if (decision.action === 'idle' && !this.#inFlight && !head) {
+      for (const w of this.#idleWaiters.splice(0)) w();
+    }
+  }
+
+  async #flush(g: Group): Promise<void> {
+    if (g.bytes === 0) return;
+    const file = this.#file!;
+    assert(file.id === g.fileId, 'journal group targets a file that is not open', {
+      group: g.fileId,
+      open: file.id,
+    });
+    const t0 = performance.now();
+    const bufs = g.regions.map((r) => r.slab.subarray(r.start, r.end));
+    await file.fh.writev(bufs, g.startOffset);
+    const t1 = performance.now();
+    await file.fh.datasync();
+    const t2 = performance.now();
+    this.#o.onGroup?.({ frames: g.frames, bytes: g.bytes, writeMs: t1 - t0, syncMs: t2 - t1 });
+    if (g.rotateAfter) {
+      await file.fh.close();
+      this.#file = await this.#next!;
+      this.#next = this.#prepare(this.#file.id + 1);
+      this.#next.catch(() => {});
+    }
+  }
+
+  #afterFlush(g: Group): void {
+    this.#inFlight = undefined;
+    this.#durable = g.rotateAfter
+      ? { fileId: g.fileId + 1, offset: 0 }
+      : { fileId: g.fileId, offset: g.startOffset + g.bytes };
+    const mark = this.#durable;
+    for (const cb of g.callbacks) cb(undefined, mark);
+    this.#decide();
+  }
+
+  #fail(err: unknown): void {
+    const e = BookieErrors.make(
+      'BOOKIE_JOURNAL_FAILED',
+      { why: String((err as Error)?.message ?? err) },
+      err,
+    );
+    this.#failed ??= e;
+    const g = this.#inFlight;
+    this.#inFlight = undefined;
+    if (g) for (const cb of g.callbacks) cb(e, this.#durable);
+    this.#failAll(e);
+    this.#o.onFatal?.(e);
+  }
+
+  #failAll(err: Error): void {
+    const groups = [...this.#sealed.splice(0), ...(this.#open ? [this.#open] : [])];
+    this.#open = undefined;
+    for (const g of groups) for (const cb of g.callbacks) cb(err, this.#durable);
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  async #prepare(id: number): Promise<{ id: number; fh: FileHandle }> {
+    const path = await prepareJournalFile(this.#o.dir, id, this.#o.fileBytes, this.#o.recycled);
+    return { id, fh: await open(path, 'r+') };
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Checkpoint: write the write cache out to entry logs, publish the new slots in the index, make
+ * the index change durable, then record in the CHECKPOINT file that journal replay may start at
+ * the journal position the cache was swapped at. Only then may older journal files go.
+ *
+ * Order (each step durable before the next): entry logs fdatasync -> index change log fdatasync
+ * -> CHECKPOINT rename + dir fsync -> journal files retired. A crash anywhere replays the journal
+ * from the previous mark; entry-log bytes written by the unfinished checkpoint become garbage.
+ */
+import type { JournalMark } from '../journal/writer.ts';
+import { retireJournalFiles } from '../journal/files.ts';
+import { writeCheckpoint } from './checkpoint-file.ts';
+import { stateOf } from './index-store.ts';
+import {
+  type CheckpointState,
+  encodeLedgerId,
+  encodeLedgerState,
+  encodeSlotRun,
+  IndexRecordType,
+  toSlotRuns,
+} from './index-records.ts';
+import type { LedgerRecord, Slot } from './ledger-record.ts';
+import type { LedgerStorage } from './ledger-storage.ts';
+import { WriteCache } from './write-cache.ts';
+
+export interface CheckpointStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly ms: number;
+}
+
+export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark): Promise<CheckpointStats> {
+  const t0 = performance.now();
+  const mark = markOverride ?? s.journal.durableMark;
+  const cache = s.active;
+  s.active = new WriteCache();
+  s.flushing = cache;
+  const states = [];
+  for (const rec of s.ledgers.values()) {
+    if (!rec.dirty) continue;
+    rec.dirty = false;
+    states.push(stateOf(rec));
+  }
+  const deletes = s.pendingDeletes.splice(0);
+
+  const written: { rec: LedgerRecord; items: { entryId: number; slot: Slot }[] }[] = [];
+  let entries = 0;
+  let bytes = 0;
+  for (const { ledgerId, entries: list } of cache.sorted()) {
+    const rec = s.ledgers.get(ledgerId);
+    if (!rec) continue;
+    const items: { entryId: number; slot: Slot }[] = [];
+    for (const [entryId, body] of list) {
+      items.push({ entryId, slot: await s.logs.append(body) });
+      bytes += body.length;
+    }
+    entries += items.length;
+    written.push({ rec, items });
+  }
+  await s.logs.sync();
+
+  const records: { type: number; payload: Buffer }[] = deletes.map((id) => ({
+    type: IndexRecordType.DELETE,
+    payload: encodeLedgerId(id),
+  }));
+  for (const st of states) records.push({ type: IndexRecordType.LEDGER, payload: encodeLedgerState(st) });
+  for (const { rec, items } of written) {
+    if (s.ledgers.get(rec.ledgerId) !== rec) continue; // deleted while being written
+    for (const { entryId, slot } of items) publishSlot(s, rec, entryId, slot);
+    for (const run of toSlotRuns(rec.ledgerId, items)) {
+      records.push({ type: IndexRecordType.SLOTS, payload: encodeSlotRun(run) });
+    }
+  }
+  // Reads now find these entries through the index: the flushed cache can go.
+  s.flushing = undefined;
+  s.notifyRoom();
+
+  await s.index.appendLog(records);
+  await commitCheckpoint(s, { journalFileId: mark.fileId, journalOffset: mark.offset });
+  await retireJournalFiles(s.journalDir, mark.fileId, s.recycled, s.cfg.journalRecycledFiles);
+  if (s.index.logBytes > s.cfg.indexLogMaxBytes) await runIndexSnapshot(s);
+  return { entries, bytes, ms: performance.now() - t0 };
+}
+
+/** Point an entry at a new slot, keeping the per-log live byte counts. */
+export function publishSlot(s: LedgerStorage, rec: LedgerRecord, entryId: number, slot: Slot): void {
+  const prev = rec.setSlot(entryId, slot);
+  if (prev) {
+    rec.addLogBytes(prev.logId, -prev.length);
+    s.logLive.set(prev.logId, (s.logLive.get(prev.logId) ?? 0) - prev.length);
+  }
+  rec.addLogBytes(slot.logId, slot.length);
+  s.logLive.set(slot.logId, (s.logLive.get(slot.logId) ?? 0) + slot.length);
+}
+
+/** Write the CHECKPOINT file with the index's current generation and log length. */
+export async function commitCheckpoint(
+  s: LedgerStorage,
+  mark?: { journalFileId: number; journalOffset: number },
+): Promise<void> {
+  const cp: CheckpointState = {
+    version: 1,
+    journalFileId: mark?.journalFileId ?? s.lastCheckpoint.journalFileId,
+    journalOffset: mark?.journalOffset ?? s.lastCheckpoint.journalOffset,
+    indexGen: s.index.gen,
+    hasSnapshot: s.index.hasSnapshot,
+    indexLogBytes: s.index.logBytes,
+  };
+  await writeCheckpoint(s.ledgerDir, cp);
+  s.lastCheckpoint = cp;
+}
+
+/** Merge the index change log into a new snapshot generation. */
+export async function runIndexSnapshot(s: LedgerStorage): Promise<void> {
+  const recs = [...s.ledgers.values()].sort((a, b) => a.ledgerId - b.ledgerId);
+  const pages = await s.index.writeSnapshot(recs);
+  const cp: CheckpointState = {
+    ...s.lastCheckpoint,
+    indexGen: s.index.gen + 1,
+    hasSnapshot: true,
+    indexLogBytes: 0,
+  };
+  await writeCheckpoint(s.ledgerDir, cp);
+  s.lastCheckpoint = cp;
+  await s.index.switchToNext(() => {
+    for (const [rec, offsets] of pages) {
+      if (s.ledgers.get(rec.ledgerId) !== rec) continue;
+      rec.snapPages = offsets;
+      rec.delta.clear();
+    }
+  });
+}
