@@ -136,6 +136,12 @@ export const MetadataErrors = defineErrors({
     grpc: GRPC.OUT_OF_RANGE,
     http: 500,
   },
+  CORRUPT_VALUE: {
+    message: 'value of {key} is not a valid {what}: {why}',
+    retry: 'fatal',
+    grpc: GRPC.DATA_LOSS,
+    http: 500,
+  },
   CAMPAIGN_ABORTED: {
     message: 'campaign in election {election} aborted: {reason}',
     retry: 'retryable',

@@ -1,11 +1,15 @@
-/** The MetadataStore contract against the shared real etcd (isolated by a unique root prefix). */
+/**
+ * The MetadataStore contract, id allocation and election against the shared real etcd (isolated
+ * by a unique root prefix per test).
+ */
 import { inject } from 'vitest';
-import { openEtcdStore } from '../../lib/metadata/etcd-store.ts';
 import { silentLogger } from '../../lib/log/index.ts';
+import { openEtcdStore } from '../../lib/metadata/etcd-store.ts';
 import { uniquePrefix } from '../harness/index.ts';
-import { metadataStoreContract } from './contract.ts';
+import { type ContractTarget, metadataStoreContract } from './contract.ts';
+import { recipesContract } from './recipes.ts';
 
-metadataStoreContract({
+const target: ContractTarget = {
   name: 'etcd',
   async open(limits) {
     const rootPrefix = uniquePrefix('md');
@@ -22,4 +26,7 @@ metadataStoreContract({
       },
     };
   },
-});
+};
+
+metadataStoreContract(target);
+recipesContract(target);
