@@ -53,10 +53,11 @@ export function parseMessageId(body: unknown): MessageIdData {
 function parseStart(body: unknown): StartPosition {
   if (body === undefined || body === null || body === '') return 'latest';
   if (body === 'earliest' || body === 'latest') return body;
+  // Pulsar's MessageId.latest is ledgerId = Long.MAX_VALUE, beyond a safe JS integer.
+  const raw = asObject(body, 'MessageId').ledgerId;
+  if (typeof raw === 'number' && raw >= Number.MAX_SAFE_INTEGER) return 'latest';
   const id = parseMessageId(body);
-  // Pulsar's MessageId.earliest / latest as JSON.
   if (id.ledgerId === -1 && id.entryId === -1) return 'earliest';
-  if (id.ledgerId === Number.MAX_SAFE_INTEGER || id.ledgerId === 9223372036854775807) return 'latest';
   return id;
 }
 
