@@ -149,22 +149,39 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
   );
 }
 
+/**
+ * Root-level error answers for a fastify app hosting the admin API (errors raised before routing,
+ * such as an undecodable URL, and errors outside the admin prefixes): the broker passes these to
+ * its own fastify app as `frameworkErrors` and `setErrorHandler`/`setNotFoundHandler`.
+ */
+export function rootErrorHandlers(deps: AdminDeps) {
+  const ctx = adminContext(deps);
+  const handle = (err: unknown, req: FastifyRequest, reply: FastifyReply) => sendError(ctx, err, req, reply);
+  return {
+    frameworkErrors: handle,
+    errorHandler: handle,
+    notFound: (req: FastifyRequest, reply: FastifyReply) =>
+      sendError(
+        ctx,
+        adminErrors.make('NOT_FOUND', { method: req.method, path: req.url.split('?')[0] }),
+        req,
+        reply,
+      ),
+  };
+}
+
 /** A fastify instance serving only the admin API (tests, tools); the caller listens and closes it. */
 export async function createAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
+  const root = rootErrorHandlers(deps);
   const app = Fastify({
     logger: false,
     bodyLimit: deps.limits.maxBodyBytes,
     maxParamLength: 2048,
     return503OnClosing: true,
+    frameworkErrors: root.frameworkErrors,
   });
+  app.setErrorHandler(root.errorHandler);
+  app.setNotFoundHandler(root.notFound);
   await registerAdminRoutes(app, deps);
-  app.setNotFoundHandler((req, reply) =>
-    sendError(
-      adminContext(deps),
-      adminErrors.make('NOT_FOUND', { method: req.method, path: req.url.split('?')[0] }),
-      req,
-      reply,
-    ),
-  );
   return app;
 }
