@@ -100,6 +100,12 @@ export const ClusterErrors = defineErrors({
     http: 503,
     wire: PulsarServerError.MetadataError,
   },
+  BROKER_ID_IN_USE: {
+    message: 'broker id {broker} is still registered by another session ({session}) after {waitedMs} ms',
+    retry: 'fatal',
+    http: 409,
+    wire: PulsarServerError.ServiceNotReady,
+  },
   SERVICE_CLOSED: {
     message: 'ownership service of broker {broker} is {state}',
     retry: 'retryable',
