@@ -40,7 +40,9 @@ export class CursorCore {
     return this.md;
   }
 
+  /** The next entry to read; re-normalized because the ledger list may have rolled meanwhile. */
   get readPosition(): Position {
+    this.rp = this.list.normalize(this.rp);
     return this.rp;
   }
 
@@ -229,13 +231,15 @@ export class CursorCore {
   /** Unacknowledged entries from the read position on. */
   entriesToRead(): number {
     const last = this.lastPosition();
-    const before = { ledgerId: this.rp.ledgerId, entryId: this.rp.entryId - 1 };
+    const rp = this.readPosition;
+    const before = { ledgerId: rp.ledgerId, entryId: rp.entryId - 1 };
     return this.list.countBetween(before, last) - this.acked.countBetween(before, last);
   }
 
   hasMoreEntries(): boolean {
     const last = this.lastPosition();
-    return comparePositions(this.rp, last) <= 0 && this.list.hasEntry(this.rp);
+    const rp = this.readPosition;
+    return comparePositions(rp, last) <= 0 && this.list.hasEntry(rp);
   }
 
   /** Drop state below the first ledger (after trimming). */
