@@ -67,7 +67,7 @@ export class PolicyStore {
     this.metadata = metadata;
     this.cluster = opts.cluster;
     this.defaults = opts.defaults;
-    this.maxCasAttempts = opts.maxCasAttempts ?? 5;
+    this.maxCasAttempts = opts.maxCasAttempts ?? 10;
     this.cache = new WatchedCache(metadata, GLOBAL_PREFIX, {
       maxEntries: opts.maxCachedEntries ?? 100_000,
       rewatchDelayMs: opts.rewatchDelayMs ?? 1000,
@@ -93,6 +93,8 @@ export class PolicyStore {
       } catch (err) {
         if (!isCasFailure(err)) throw err;
         if (i >= this.maxCasAttempts) throw policyErrors.make('CONCURRENT_MODIFICATION', { what }, err);
+        // Jittered, bounded backoff so racing writers spread out instead of colliding again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** i)));
       }
     }
   }
