@@ -12,7 +12,7 @@ describe('admin error registry', () => {
       for (const [code, spec] of Object.entries(reg.specs)) {
         const http = (spec as { http?: number }).http;
         if (http === undefined) continue;
-        expect(readme, code).toContain(`| ${http} | \`${code}\` |`);
+        expect(readme, code).toMatch(new RegExp(`\\|\\s*${http}\\s*\\|\\s*\`${code}\`\\s*\\|`));
       }
     }
   });
