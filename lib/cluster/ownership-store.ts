@@ -261,6 +261,40 @@ export class OwnershipStore {
     return ops;
   }
 
+  /**
+   * Split a bundle nobody holds (no record, or Free): only the boundaries change, conditioned on
+   * the record staying as read (a Free record is removed; its children start with no record).
+   */
+  async splitUnowned(
+    id: BundleId,
+    taken: StoredBundle,
+    boundaries: { readonly value: readonly number[]; readonly version: Version },
+    points: readonly number[],
+  ): Promise<ApplyResult> {
+    if (taken.record && taken.record.state !== 'free')
+      return { ok: false, conflict: false, why: `bundle is ${taken.record.state}` };
+    const next = applySplit(boundaries.value, id.range, points);
+    const ops: TxnOp[] = [
+      {
+        op: 'put',
+        key: this.boundariesKey(id.tenant, id.namespace),
+        value: encodeBoundaries(next),
+        expectedVersion: boundaries.version,
+      },
+      taken.recordVersion === undefined
+        ? { op: 'check', key: this.recordKey(id), expectedVersion: 'absent' }
+        : { op: 'delete', key: this.recordKey(id), expectedVersion: taken.recordVersion },
+      { op: 'check', key: this.ownerKeyOf(id), expectedVersion: 'absent' },
+    ];
+    try {
+      const [version] = await this.store.txn(ops);
+      return { ok: true, record: undefined, version: version ?? 0 };
+    } catch (err) {
+      if (isCasFailure(err)) return { ok: false, conflict: true, why: (err as Error).message };
+      throw err;
+    }
+  }
+
   /** A TIMEOUT left the outcome unknown: applied iff the record now is exactly what we wrote. */
   private async resolveUnknown(id: BundleId, p: Plan, err: unknown): Promise<ApplyResult> {
     const now = await this.read(id);
