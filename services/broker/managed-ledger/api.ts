@@ -84,7 +84,7 @@ export interface LedgerInfo {
   /** Confirmed entries (the current ledger's count grows; closed ledgers are final). */
   readonly entries: number;
   readonly sizeBytes: number;
-  /** Creation time of the ledger (rollover age, retention time). */
+  /** Creation time while the ledger is being written, its close time afterwards (retention age). */
   readonly timestampMs: number;
   /** True once an offloaded copy is complete (offload is not implemented yet: always false). */
   readonly offloaded: boolean;
@@ -119,7 +119,11 @@ export interface ManagedLedger {
   readonly config: ManagedLedgerConfig;
   readonly state: ManagedLedgerState;
 
-  /** Append one entry. Resolves in call order; rejects FENCED / TERMINATED / CLOSED / TOO_MANY_PENDING. */
+  /**
+   * Append one entry. Resolves in call order; rejects FENCED / TERMINATED / CLOSED /
+   * TOO_MANY_PENDING_APPENDS / ENTRY_TOO_LARGE / APPEND_FAILED. The entry cache keeps a reference
+   * to `data`: do not modify it afterwards.
+   */
   append(data: Uint8Array): Promise<Position>;
   /** Read up to `maxEntries` (and about `maxBytes`, at least one entry) confirmed entries from `from`. */
   readEntries(from: Position, opts: { maxEntries: number; maxBytes?: number }): Promise<ManagedEntry[]>;

@@ -342,6 +342,8 @@ export class ManagedCursorImpl implements ManagedCursor {
       this.flushTimer = undefined;
       void this.persistNow('flush').catch(() => undefined);
     }, delay);
+    // Never keeps a process alive: shutdown paths flush explicitly (close()).
+    this.flushTimer.unref();
   }
 
   async flush(): Promise<void> {

@@ -18,8 +18,8 @@ export interface ReaderContext {
   readonly list: LedgerList;
   readonly settings: ManagedLedgerSettings;
   readonly password: Uint8Array;
-  /** The ledger being written (reads of it go through the writer's handle). */
-  current(): WritableLedger | undefined;
+  /** The writer's handle of a ledger this topic writes or is still sealing (reads go through it). */
+  writer(ledgerId: number): WritableLedger | undefined;
 }
 
 export interface ReadStats {
@@ -142,8 +142,8 @@ export class EntryReader {
 
   /** A handle able to read up to `needed`: the writer's, or a cached read handle. */
   private async handle(ledgerId: number, needed: number): Promise<ReadableLedger> {
-    const current = this.ctx.current();
-    if (current && current.id === ledgerId) return current;
+    const writer = this.ctx.writer(ledgerId);
+    if (writer) return writer;
     const cached = this.handles.get(ledgerId);
     if (cached) {
       this.handles.delete(ledgerId); // re-insert: most recently used last

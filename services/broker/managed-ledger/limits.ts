@@ -164,6 +164,13 @@ export const managedLedgerSettings = {
     max: 100,
     doc: 'Attempts to create a new ledger (roll, add error) before the waiting appends fail.',
   },
+  openTakeoverAttempts: {
+    type: 'int',
+    default: 5,
+    min: 1,
+    max: 100,
+    doc: 'Open: attempts to take over a topic whose ledger list keeps changing (the old owner still rolling).',
+  },
   metadataAttempts: {
     type: 'int',
     default: 5,

@@ -63,6 +63,8 @@ export class ManagedLedgerImpl implements ManagedLedger {
   private listVersion: Version;
   private stored: StoredLedgerList;
   private current: WritableLedger | undefined;
+  /** Ledgers we stopped writing whose seal is in progress (still read through their writer). */
+  private readonly sealing = new Map<number, WritableLedger>();
   private currentCreatedMs = 0;
   private rollAtMs = 0;
   private rollNotBeforeMs = 0;
@@ -112,7 +114,7 @@ export class ManagedLedgerImpl implements ManagedLedger {
       list: this.list,
       settings: ctx.settings,
       password: ctx.password,
-      current: () => this.current,
+      writer: (ledgerId) => (this.current?.id === ledgerId ? this.current : this.sealing.get(ledgerId)),
     });
     this.cursorRegistry = new CursorRegistry(this);
     this.trimmer = new Trimmer(this);
@@ -259,7 +261,7 @@ export class ManagedLedgerImpl implements ManagedLedger {
     this.inflight--;
     if (!op.settled) {
       if (isFencedLedgerError(err)) this.fence(err);
-      else {
+      else if (!this.switching) {
         this.log.warn({ err, name: this.name }, 'append failed; replacing the current ledger');
         void this.switchLedger('add-error');
       }
@@ -394,9 +396,11 @@ export class ManagedLedgerImpl implements ManagedLedger {
   /** Seal a ledger we stopped writing (best effort: its count in the list is authoritative). */
   private retireLedger(ledger: WritableLedger | undefined, deleteId: number | undefined): void {
     if (!ledger) return;
+    this.sealing.set(ledger.id, ledger);
     void ledger
       .close()
       .catch((err) => this.log.warn({ err, name: this.name, ledgerId: ledger.id }, 'closing a ledger failed'))
+      .finally(() => this.sealing.delete(ledger.id))
       .then(() => (deleteId === undefined ? undefined : this.ctx.client.deleteLedger(deleteId)))
       .catch(() => undefined);
   }

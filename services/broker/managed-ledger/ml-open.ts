@@ -79,10 +79,19 @@ export async function openLedgerList(
         await finishDelete(ctx, name, stored, e.version);
         continue;
       }
-      return await takeOver(ctx, name, config, stored, e.version);
+      try {
+        return await takeOver(ctx, name, config, stored, e.version);
+      } catch (err) {
+        // The previous owner moved the list while we recovered its ledger (it is fenced now and
+        // will stop): read the list again and start over, a bounded number of times.
+        if (!mlErrors.is(err, 'MANAGED_LEDGER_FENCED') || attempt + 1 >= ctx.settings.openTakeoverAttempts)
+          throw err;
+        ctx.log.info({ name, attempt }, 'ledger list changed during takeover; starting over');
+        continue;
+      }
     }
     // Someone created the topic concurrently: take it over like any existing one.
-    if (attempt >= ctx.settings.metadataAttempts)
+    if (attempt + 1 >= ctx.settings.openTakeoverAttempts)
       throw mlErrors.make('METADATA_ERROR', { name, reason: 'topic keeps being created concurrently' });
   }
 }
