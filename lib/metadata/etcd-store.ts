@@ -137,6 +137,18 @@ export class EtcdMetadataStore implements MetadataStore {
 
   async listAll(prefix: string, opts: { keysOnly?: boolean } = {}): Promise<Entry[]> {
     check.checkPrefix(prefix, this.limits);
+    for (let restarts = 0; ; restarts++) {
+      try {
+        return await this.#listAllAtOneRevision(prefix, opts);
+      } catch (err) {
+        // The pinned revision was compacted away between pages: list again from the start.
+        const compacted = /compacted/i.test(String((err as Error)?.message));
+        if (!compacted || restarts >= 3) throw err;
+      }
+    }
+  }
+
+  async #listAllAtOneRevision(prefix: string, opts: { keysOnly?: boolean }): Promise<Entry[]> {
     const out: Entry[] = [];
     let startAfter: string | undefined;
     let revision: number | undefined;

@@ -228,6 +228,8 @@ export function metadataStoreContract(target: ContractTarget): void {
       const reasons: Error[] = [];
       session.onLost((r) => reasons.push(r));
       expect(await peer.revokeSession(session.id)).toBe(true);
+      // Whether or not the owner noticed yet, a write on the revoked session is refused as lost.
+      await expectCode(store.put('/r/k1', bytes('x'), { session }), 'SESSION_LOST');
       await waitFor('the owner to see the loss', () => reasons.length > 0);
       expect(session.alive).toBe(false);
       expect(await store.get('/r/k')).toBeUndefined();
