@@ -6,6 +6,7 @@
  */
 import { decodePartitioned, encodeJson } from './codec.ts';
 import { policyErrors } from './errors.ts';
+import { decideAutoTopicCreation } from './lifecycle.ts';
 import { formatNamespace, type TopicName } from './names.ts';
 import type { PolicyStore } from './store.ts';
 
@@ -85,4 +86,30 @@ export async function deletePartitionedTopic(store: PolicyStore, topic: TopicNam
     ]);
     return partitions;
   });
+}
+
+/**
+ * What the broker answers to PARTITIONED_METADATA (and uses before auto-creating a topic): the
+ * stored partition count, or — when the topic is unknown, `autoCreate` is asked and the namespace
+ * (or broker default) auto-creates partitioned topics — the count it just created (Pulsar does the
+ * same on a partitioned-metadata lookup). 0 = not partitioned.
+ */
+export async function partitionedMetadataForClient(
+  store: PolicyStore,
+  topic: TopicName,
+  opts: { autoCreate: boolean },
+): Promise<number> {
+  if (topic.partitionIndex >= 0) return 0;
+  const current = await store.getPartitionedMetadata(topic);
+  if (current.partitions > 0 || !opts.autoCreate) return current.partitions;
+  const ns = await store.getPolicies(topic);
+  if (!ns) throw policyErrors.make('NAMESPACE_NOT_FOUND', { namespace: formatNamespace(topic) });
+  const decision = decideAutoTopicCreation(topic, ns.autoTopicCreationOverride, store.defaults);
+  if (!decision.create || decision.partitions === 0) return 0;
+  try {
+    await createPartitionedTopic(store, topic, decision.partitions);
+  } catch (err) {
+    if (!policyErrors.is(err, 'PARTITIONED_TOPIC_EXISTS')) throw err;
+  }
+  return (await store.getPartitionedMetadata(topic)).partitions;
 }

@@ -108,3 +108,36 @@ describe('PolicyStore', { concurrent: false }, () => {
     await rawA.delete(keys.namespacePolicies('acme', 'broken'));
   });
 });
+
+describe('partitioned metadata for clients (auto creation)', { concurrent: false }, () => {
+  it('answers stored counts, and auto-creates partitioned topics only when the namespace says so', async () => {
+    const { partitionedMetadataForClient } = await import('../../lib/policies/partitioned.ts');
+    const { parseTopicName } = await import('../../lib/policies/names.ts');
+    const auto = { tenant: 'acme', namespace: 'auto' };
+    await createNamespace(a, auto);
+    const t = parseTopicName('persistent://acme/auto/new');
+    expect(await partitionedMetadataForClient(a, t, { autoCreate: true })).toBe(0); // broker default: non-partitioned
+    await updatePolicies(a, auto, (p) => {
+      p.autoTopicCreationOverride = {
+        allowAutoTopicCreation: true,
+        topicType: 'partitioned',
+        defaultNumPartitions: 3,
+      };
+    });
+    expect(await partitionedMetadataForClient(a, t, { autoCreate: false })).toBe(0);
+    expect(await partitionedMetadataForClient(a, t, { autoCreate: true })).toBe(3);
+    expect((await b.readPartitioned(t)) !== undefined).toBe(true);
+    await updatePolicies(a, auto, (p) => {
+      p.autoTopicCreationOverride = { allowAutoTopicCreation: false };
+    });
+    expect(
+      await partitionedMetadataForClient(a, parseTopicName('persistent://acme/auto/other'), {
+        autoCreate: true,
+      }),
+    ).toBe(0);
+    expect(await partitionedMetadataForClient(a, t, { autoCreate: true })).toBe(3);
+    await expect(
+      partitionedMetadataForClient(a, parseTopicName('persistent://acme/ghost/x'), { autoCreate: true }),
+    ).rejects.toMatchObject({ code: 'NAMESPACE_NOT_FOUND' });
+  });
+});
