@@ -23,6 +23,7 @@ const NOT_SENT = [
   /waiting for lb pick/i,
   /ECONNREFUSED/,
   /name resolution failed/i,
+  /before call started/i, // the channel was closed while the call waited for a connection
 ];
 const AMBIGUOUS_NAMES = new Set([
   'GRPCDeadlineExceededError',
