@@ -145,3 +145,12 @@ export function grpcCodeOf(err: unknown): number {
   if (isMagnetarError(err) && err.spec.grpc !== undefined) return err.spec.grpc;
   return GrpcStatus.INTERNAL;
 }
+
+const STATUS_NAMES = new Map<number, string>(
+  Object.entries(Status).map(([k, v]) => [v as number, k.toLowerCase()]),
+);
+
+/** A Status as a metric label ("ok", "fenced", ...). */
+export function statusName(s: Status): string {
+  return STATUS_NAMES.get(s) ?? String(s);
+}

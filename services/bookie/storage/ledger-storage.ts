@@ -57,6 +57,8 @@ export interface StorageHooks {
   /** A ledger's LAC advanced (long polls wait for this). */
   onLacAdvanced?(rec: LedgerRecord): void;
   onLedgerDeleted?(ledgerId: number): void;
+  /** Where a read was served from. */
+  onReadSource?(source: 'write-cache' | 'read-cache' | 'entry-log'): void;
   /** Storage cannot continue (journal or maintenance I/O failed). */
   onFatal(err: Error): void;
 }
@@ -136,6 +138,12 @@ export class LedgerStorage {
     const s = new LedgerStorage(o, loaded, await EntryLogs.open(o.ledgerDir, o.cfg.entryLogMaxBytes));
     if (cp) s.lastCheckpoint = cp;
     s.limboMarker = await readLimbo(o.ledgerDir);
+    if (s.limboMarker) {
+      for (const rec of s.ledgers.values()) {
+        if (!rec.limbo) rec.dirty = true;
+        rec.limbo = true;
+      }
+    }
     s.recycled.push(...(await listRecycledFiles(o.journalDir)));
     const mark = { fileId: s.lastCheckpoint.journalFileId, offset: s.lastCheckpoint.journalOffset };
     const t0 = performance.now();

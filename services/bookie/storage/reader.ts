@@ -39,8 +39,16 @@ export async function readEntry(s: LedgerStorage, ledgerId: number, entryId: num
   if (!rec) return missingLedger(s);
   const id = entryId === -1 ? rec.lastEntryId : entryId;
   if (id < 0) return missingEntry(rec);
-  const cached = s.active.get(ledgerId, id) ?? s.flushing?.get(ledgerId, id) ?? s.readCache.get(ledgerId, id);
-  if (cached) return { status: 'ok', rec, entryId: id, body: cached };
+  const fresh = s.active.get(ledgerId, id) ?? s.flushing?.get(ledgerId, id);
+  if (fresh) {
+    s.hooks.onReadSource?.('write-cache');
+    return { status: 'ok', rec, entryId: id, body: fresh };
+  }
+  const cached = s.readCache.get(ledgerId, id);
+  if (cached) {
+    s.hooks.onReadSource?.('read-cache');
+    return { status: 'ok', rec, entryId: id, body: cached };
+  }
   for (let attempt = 0; attempt < MAX_RELOOKUPS; attempt++) {
     const slot = await s.index.readSlot(rec, id);
     if (!slot) {
@@ -50,6 +58,7 @@ export async function readEntry(s: LedgerStorage, ledgerId: number, entryId: num
       if (late) return { status: 'ok', rec, entryId: id, body: late };
       return s.ledgers.get(ledgerId) === rec ? missingEntry(rec) : missingLedger(s);
     }
+    s.hooks.onReadSource?.('entry-log');
     const got = await loadFromLog(s, rec, id, slot);
     if (got === 'corrupt') return { status: 'unknown', rec, why: 'stored entry failed its checksum' };
     if (got) return { status: 'ok', rec, entryId: id, body: got };

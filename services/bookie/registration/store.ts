@@ -1,0 +1,27 @@
+/** The metadata store a bookie keeps its cookie and registration in (none: dirs only). */
+import type { Logger } from '../../../lib/log/index.ts';
+import { openEtcdStore } from '../../../lib/metadata/etcd-store.ts';
+import type { MetadataStore } from '../../../lib/metadata/store.ts';
+import type { BookieConfig } from '../config.ts';
+import { BookieErrors } from '../errors.ts';
+
+export async function openStore(
+  cfg: Pick<BookieConfig, 'registration' | 'metadataUrl'>,
+  injected: MetadataStore | undefined,
+  log: Logger,
+): Promise<MetadataStore | undefined> {
+  if (injected) return injected;
+  if (!cfg.registration) return undefined;
+  if (cfg.metadataUrl === '') {
+    throw BookieErrors.make('BOOKIE_CONFIG_INVALID', {
+      why: 'registration needs --metadata-url (or --registration false for a bookie without metadata)',
+    });
+  }
+  const m = /^etcd:\/\/([^/]+)(\/.*)?$/.exec(cfg.metadataUrl);
+  if (!m) {
+    throw BookieErrors.make('BOOKIE_CONFIG_INVALID', {
+      why: `metadataUrl ${cfg.metadataUrl}: a bookie process opens etcd://host:port[,host:port]/prefix`,
+    });
+  }
+  return openEtcdStore({ hosts: m[1].split(','), rootPrefix: (m[2] ?? '').replace(/\/+$/, ''), logger: log });
+}

@@ -1,0 +1,86 @@
+/**
+ * Request validation: every field a client sends is checked here before it reaches storage, and
+ * every failure is a coded BookieError (errors.ts), answered with its Status.
+ */
+import { ENVELOPE_OVERHEAD_BYTES, verifyEnvelope } from '../../../lib/ledger/envelope.ts';
+import type { AddEntry } from '../../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
+import type { BookieConfig } from '../config.ts';
+import { BookieErrors } from '../errors.ts';
+import { readSafeInt64BE } from '../journal/frame.ts';
+
+const MAX_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+export function ledgerIdOf(v: bigint): number {
+  if (typeof v !== 'bigint' || v < 0n || v > MAX_ID) {
+    throw BookieErrors.make('BOOKIE_BAD_LEDGER_ID', { ledgerId: String(v) });
+  }
+  return Number(v);
+}
+
+/** An entry id; `allowLast` admits -1 ("the last entry"). */
+export function entryIdOf(v: bigint, allowLast = false): number {
+  if (typeof v !== 'bigint' || v < (allowLast ? -1n : 0n) || v > MAX_ID) {
+    throw BookieErrors.make('BOOKIE_BAD_ENTRY_ID', {
+      entryId: String(v),
+      why: allowLast ? 'must be -1 or 0 .. 2^53-1' : 'must be 0 .. 2^53-1',
+    });
+  }
+  return Number(v);
+}
+
+/** A LAC value: -1 (none) .. 2^53-1. */
+export function lacOf(v: bigint, field: string): number {
+  if (typeof v !== 'bigint' || v < -1n || v > MAX_ID) {
+    throw BookieErrors.make('BOOKIE_BAD_REQUEST', { why: `${field} ${String(v)} must be -1 .. 2^53-1` });
+  }
+  return Number(v);
+}
+
+export function masterKeyOf(key: Uint8Array, cfg: Pick<BookieConfig, 'maxMasterKeyBytes'>): Uint8Array {
+  if (key.byteLength > cfg.maxMasterKeyBytes) {
+    throw BookieErrors.make('BOOKIE_BAD_REQUEST', {
+      why: `master key of ${key.byteLength} bytes is over ${cfg.maxMasterKeyBytes}`,
+    });
+  }
+  return key;
+}
+
+export interface ValidAdd {
+  readonly ledgerId: number;
+  readonly entryId: number;
+  readonly masterKey: Uint8Array;
+  readonly body: Uint8Array;
+  readonly recovery: boolean;
+}
+
+/** Check an add: ids, sizes, the envelope's ids against the request's, and its digest. */
+export function validateAdd(
+  e: AddEntry,
+  cfg: Pick<BookieConfig, 'maxEntryBytes' | 'maxMasterKeyBytes'>,
+): ValidAdd {
+  const ledgerId = ledgerIdOf(e.ledgerId);
+  const entryId = entryIdOf(e.entryId);
+  const body = e.body;
+  if (body.byteLength > cfg.maxEntryBytes) {
+    throw BookieErrors.make('BOOKIE_ENTRY_TOO_LARGE', {
+      bytes: body.byteLength,
+      maxBytes: cfg.maxEntryBytes,
+    });
+  }
+  if (body.byteLength < ENVELOPE_OVERHEAD_BYTES) {
+    throw BookieErrors.make('BOOKIE_BAD_ENVELOPE', {
+      why: `${body.byteLength} bytes is shorter than the ${ENVELOPE_OVERHEAD_BYTES}-byte envelope header`,
+    });
+  }
+  if (readSafeInt64BE(body, 0) !== ledgerId || readSafeInt64BE(body, 8) !== entryId) {
+    throw BookieErrors.make('BOOKIE_BAD_ENVELOPE', {
+      why: `envelope names ${readSafeInt64BE(body, 0)}/${readSafeInt64BE(body, 8)}, request ${ledgerId}/${entryId}`,
+    });
+  }
+  const lac = readSafeInt64BE(body, 16);
+  if (!(lac >= -1)) throw BookieErrors.make('BOOKIE_BAD_ENVELOPE', { why: 'lastAddConfirmed out of range' });
+  if (verifyEnvelope(body) !== undefined) {
+    throw BookieErrors.make('BOOKIE_DIGEST_MISMATCH', { ledgerId, entryId });
+  }
+  return { ledgerId, entryId, masterKey: masterKeyOf(e.masterKey, cfg), body, recovery: e.recovery };
+}
