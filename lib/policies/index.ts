@@ -1,5 +1,6 @@
 /** Public surface of the multi-tenancy data model (see README.md). */
 export * from './backlog-quota.ts';
+export * from './broker-provider.ts';
 export * from './bundles.ts';
 export * from './defaults.ts';
 export * from './errors.ts';
