@@ -103,6 +103,12 @@ describe('AuthenticationService', () => {
     expect(await codeOf(on.authenticate('token', ''))).toBe('INVALID_TOKEN');
     expect(await codeOf(on.authenticate('token', 'garbage'))).toBe('INVALID_TOKEN');
     expect((await off.authenticate(undefined, undefined)).role).toBe('');
+    const asBroker = on.roleAuthenticator();
+    expect(await asBroker('token', new TextEncoder().encode(token))).toBe('app');
+    await expect(asBroker('', new Uint8Array())).rejects.toMatchObject({
+      code: 'AUTHENTICATION_REQUIRED',
+      spec: { wire: 3 },
+    });
   });
 
   it('HTTP: Bearer header; anonymous refused when authentication is on', async () => {

@@ -94,6 +94,14 @@ export class AuthenticationService {
     return this.authenticateToken(raw);
   }
 
+  /**
+   * The broker connection's `Authenticator` shape: CONNECT's (auth_method_name, auth_data) → role.
+   * Throws an authErrors code whose `spec.wire` is ServerError AuthenticationError (3).
+   */
+  roleAuthenticator(): (method: string, data: Uint8Array) => Promise<string> {
+    return async (method, data) => (await this.authenticate(method, data)).role;
+  }
+
   /** Admin API: the Authorization header value. */
   async authenticateHttp(authorization: string | undefined): Promise<AuthenticatedRole> {
     if (!this.enabled) return { role: '' };
