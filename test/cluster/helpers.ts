@@ -1,8 +1,8 @@
 /** Shared helpers of the cluster-control integration tests (real etcd, isolated by prefix). */
 import { inject } from 'vitest';
-import { loadConfig } from '../../lib/config/index.ts';
 import { type ClusterConfig, clusterConfigSpec } from '../../lib/cluster/config.ts';
 import { OwnershipService, type OwnershipServiceOptions } from '../../lib/cluster/ownership-service.ts';
+import { loadConfig } from '../../lib/config/index.ts';
 import { silentLogger } from '../../lib/log/index.ts';
 import { type EtcdMetadataStore, openEtcdStore } from '../../lib/metadata/etcd-store.ts';
 import { uniquePrefix } from '../harness/index.ts';
