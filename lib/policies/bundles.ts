@@ -93,3 +93,17 @@ export function splitBundle(
   for (let k = 0; k + 1 < edges.length; k++) children.push(named({ lower: edges[k], upper: edges[k + 1] }));
   return { bundles: toBundlesData(next), children };
 }
+
+/**
+ * lib/cluster's `InitialBoundaries` source: the boundaries a namespace was created with (its
+ * document's `bundles`), so a namespace created with N bundles starts with N. Undefined when the
+ * namespace does not exist.
+ */
+export function initialBoundariesFromPolicies(store: {
+  getPolicies(ns: { tenant: string; namespace: string }): Promise<{ bundles: BundlesData } | undefined>;
+}): (tenant: string, namespace: string) => Promise<readonly number[] | undefined> {
+  return async (tenant, namespace) => {
+    const p = await store.getPolicies({ tenant, namespace });
+    return p ? checkBoundaries(p.bundles) : undefined;
+  };
+}

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../lib/log/index.ts';
 import { type EtcdMetadataStore, openEtcdStore } from '../../lib/metadata/etcd-store.ts';
 import { PolicyStoreProvider } from '../../lib/policies/broker-provider.ts';
+import { initialBoundariesFromPolicies } from '../../lib/policies/bundles.ts';
 import { builtinPolicyDefaults } from '../../lib/policies/defaults.ts';
 import { parseTopicName } from '../../lib/policies/names.ts';
 import { createNamespace, updatePolicies } from '../../lib/policies/namespaces.ts';
@@ -85,6 +86,10 @@ describe('PolicyStoreProvider', { concurrent: false }, () => {
     await provider.deletePartitionedMetadata(t('persistent://acme/ns/p'));
     await provider.deletePartitionedMetadata(t('persistent://acme/ns/p'));
     expect(await provider.partitions(t('persistent://acme/ns/p'))).toBeUndefined();
+    await createNamespace(store, { tenant: 'acme', namespace: 'ns8' }, { numBundles: 8 });
+    const initial = initialBoundariesFromPolicies(store);
+    expect(await initial('acme', 'ns8')).toHaveLength(9);
+    expect(await initial('acme', 'ghost')).toBeUndefined();
     const e = await provider.effective(t('persistent://acme/ns/p'));
     expect(e.publishRate.publishThrottlingRateInMsg).toBe(-1);
   });

@@ -96,6 +96,10 @@ export interface BundleHook {
   unloadBundle(ns: NamespaceName, bundle: string): Promise<void>;
   /** Split; returns the new bundles. `unload` also unloads the children. */
   splitBundle(ns: NamespaceName, bundle: string, req: SplitRequest, unload: boolean): Promise<BundlesData>;
+  /** Called after a namespace is created with these bundles (cluster: store boundaries). */
+  namespaceCreated?(ns: NamespaceName, bundles: BundlesData): Promise<void>;
+  /** Called after a namespace is deleted (cluster: drop boundaries and bundle records). */
+  namespaceDeleted?(ns: NamespaceName): Promise<void>;
 }
 
 export interface OwnedBundleStatus {

@@ -84,7 +84,8 @@ export function namespaceRoutes(app: FastifyInstance, ctx: AdminContext): void {
       const unknown = initial.replication_clusters.filter((c) => !known.includes(c));
       if (unknown.length > 0) throw policyErrors.make('UNKNOWN_CLUSTERS', { clusters: unknown.join(', ') });
     }
-    await createNamespace(ctx.policies, ns, { initial, numBundles });
+    const created = await createNamespace(ctx.policies, ns, { initial, numBundles });
+    await ctx.bundles.namespaceCreated?.(ns, created.bundles);
     await noContent(reply);
   });
 
@@ -110,6 +111,7 @@ export function namespaceRoutes(app: FastifyInstance, ctx: AdminContext): void {
         for (const t of topics) await ctx.topics?.deleteTopic(parseTopicName(t), true);
       },
     });
+    await ctx.bundles.namespaceDeleted?.(ns);
     await noContent(reply);
   });
 
