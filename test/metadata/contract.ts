@@ -214,9 +214,9 @@ export function metadataStoreContract(target: ContractTarget): void {
     });
 
     it('keeps a session alive well past its TTL while its owner lives', async () => {
-      const session = await store.createSession(1000);
+      const session = await store.createSession(2000);
       await store.put('/ka/k', bytes('k'), { session });
-      await new Promise((r) => setTimeout(r, 3 * session.ttlMs + 500));
+      await new Promise((r) => setTimeout(r, 2 * session.ttlMs + 500));
       expect(session.alive).toBe(true);
       expect((await peer.get('/ka/k'))?.sessionId).toBe(session.id);
       await session.close();

@@ -51,7 +51,7 @@ describe('metadata with real processes', { concurrent: false }, () => {
     const prefix = keys.electionPrefix('c1', keys.ELECTIONS.coordinator);
     const leaderProc = spawnProcess({
       name: 'leader',
-      args: [fixture('campaign.ts'), endpoint, rootPrefix, prefix, '1000', 'proc'],
+      args: [fixture('campaign.ts'), endpoint, rootPrefix, prefix, '2000', 'proc'],
     });
     await leaderProc.waitForOutput(/^leader /, 30_000);
     const store = await openEtcdStore({ hosts: [endpoint], rootPrefix, logger: silentLogger() });
@@ -59,7 +59,7 @@ describe('metadata with real processes', { concurrent: false }, () => {
     const observer = await Election.observe(store, prefix, (l: LeaderInfo | undefined) =>
       seen.push(l && text(l.value)),
     );
-    const session = await store.createSession(1000);
+    const session = await store.createSession(5000);
     const standby = new Election({ store, prefix, session, value: new TextEncoder().encode('standby') });
     const takeover = standby.campaign();
     await waitFor('standby candidacy', async () => (await store.listAll(prefix)).length === 2);

@@ -43,7 +43,7 @@ export function recipesContract(target: ContractTarget): void {
       for (const s of sessions.splice(0)) await s.close().catch(() => undefined);
       await env.close();
     });
-    const session = async (s: MetadataStore = store, ttlMs = 2000) => {
+    const session = async (s: MetadataStore = store, ttlMs = 5000) => {
       const created = await s.createSession(ttlMs);
       sessions.push(created);
       return created;
@@ -120,8 +120,8 @@ export function recipesContract(target: ContractTarget): void {
 
     it('a lost session ends leadership; a standby takes over', async () => {
       const prefix = '/el/loss/';
-      const s1 = await session(store, 1000);
-      const s2 = await session(peer, 1000);
+      const s1 = await session(store, 3000);
+      const s2 = await session(peer, 3000);
       const leader = new Election({ store, prefix, session: s1, value: bytes('1') });
       const standby = new Election({ store: peer, prefix, session: s2, value: bytes('2') });
       await leader.campaign();
