@@ -74,7 +74,7 @@ export function parsePayloadSection(section: Buffer, verifyChecksum = true): Pay
   return { hadChecksum, checksum, metadata, data, entry, brokerEntryMetadata };
 }
 
-export function isPayloadProblem(x: PayloadSection | PayloadProblem): x is PayloadProblem {
+export function isPayloadProblem<T extends object>(x: T | PayloadProblem): x is PayloadProblem {
   return 'kind' in x;
 }
 

@@ -5,6 +5,8 @@
  */
 import { type ConfigOf, type LoadOptions, loadConfig } from '../../lib/config/index.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/wire/frame.ts';
+import { authConfigSpec } from '../../lib/auth/config.ts';
+import { policyDefaultsSpec } from '../../lib/policies/defaults.ts';
 import { managedLedgerSettings } from './managed-ledger/limits.ts';
 
 const KiB = 1024;
@@ -122,13 +124,13 @@ export const brokerSettings = {
     min: 1,
     doc: 'Topics loaded on this broker; loading more fails with ServiceNotReady.',
   },
-  maxProducersPerTopic: {
+  maxProducersPerTopicLimit: {
     type: 'int',
     default: 10_000,
     min: 1,
     doc: 'Producers per topic (policy may lower it).',
   },
-  maxConsumersPerTopic: {
+  maxConsumersPerTopicLimit: {
     type: 'int',
     default: 10_000,
     min: 1,
@@ -140,29 +142,6 @@ export const brokerSettings = {
     default: 10_000,
     min: 1,
     doc: 'Subscriptions (including readers) per topic.',
-  },
-  allowAutoTopicCreation: {
-    type: 'bool',
-    default: true,
-    doc: 'Create topics on first PRODUCER/SUBSCRIBE/PARTITIONED_METADATA (policy may override).',
-  },
-  allowAutoTopicCreationType: {
-    type: 'string',
-    default: 'non-partitioned',
-    choices: ['non-partitioned', 'partitioned'],
-    doc: 'Kind of auto-created topics.',
-  },
-  defaultNumPartitions: {
-    type: 'int',
-    default: 1,
-    min: 1,
-    max: 10_000,
-    doc: 'Partitions of auto-created partitioned topics.',
-  },
-  brokerDeduplicationEnabled: {
-    type: 'bool',
-    default: false,
-    doc: 'Producer deduplication when the namespace policy does not say.',
   },
   brokerDeduplicationEntriesInterval: {
     type: 'int',
@@ -238,18 +217,14 @@ export const brokerSettings = {
     min: 1,
     doc: 'Delayed entries held per subscription; at the limit no new entries are read until some are due.',
   },
-  nonPersistentMaxTopicMessagesInFlight: {
-    type: 'int',
-    default: 10_000,
-    min: 1,
-    doc: 'Non-persistent: messages published and not yet written to consumers per topic; more are refused (TooManyRequests).',
-  },
   readRetryBackoffMs: {
     type: 'int',
     default: 200,
     min: 1,
     doc: 'Wait after a failed cursor read before dispatch tries again (doubles up to 32x).',
   },
+  ...policyDefaultsSpec,
+  ...authConfigSpec,
   ...managedLedgerSettings,
 } as const;
 

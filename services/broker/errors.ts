@@ -181,6 +181,18 @@ export const brokerErrors = defineErrors({
     http: 412,
     wire: ServerError.NotAllowedError,
   },
+  MESSAGE_NOT_FOUND: {
+    message: 'no message {ledgerId}:{entryId} in topic {topic}',
+    retry: 'bad-request',
+    http: 404,
+    wire: ServerError.NotAllowedError,
+  },
+  TOPIC_BUSY: {
+    message: 'topic {topic} has {what} connected; use force to delete it',
+    retry: 'retryable',
+    http: 412,
+    wire: ServerError.NotAllowedError,
+  },
   SCHEMA_NOT_FOUND: {
     message: 'no schema stored for topic {topic}',
     retry: 'bad-request',

@@ -1,0 +1,151 @@
+/**
+ * Broker assembly: `startBroker(config, deps)` wires the topic registry, the binary protocol
+ * listener (6650), the HTTP server (8080: the admin API when `deps.httpServer` is given, else the
+ * ops server with /health /ready /metrics) and returns a handle with the BrokerService.
+ * main.ts runs it as a process; standalone mode calls it in-process.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { startOpsServer } from '../../lib/http/ops-server.ts';
+import { createLogger, type Logger } from '../../lib/log/index.ts';
+import type { MetadataStore } from '../../lib/metadata/store.ts';
+import { createMetrics, type Metrics } from '../../lib/metrics/index.ts';
+import { type BrokerConfig, brokerIdOf } from './config.ts';
+import type { ManagedLedgerFactory } from './managed-ledger/api.ts';
+import { createBrokerMetrics } from './metrics.ts';
+import { ConfigPolicies, type PolicyProvider } from './policies.ts';
+import type { Authenticator, BrokerContext } from './protocol/context.ts';
+import { startProtocolServer } from './protocol/server.ts';
+import type { BrokerService } from './service.ts';
+import { BrokerServiceImpl } from './service-impl.ts';
+import { ManagedLedgerTopicFactory } from './topics/persistent-factory.ts';
+import { TopicRegistry } from './topics/registry.ts';
+
+export interface HttpServerHandle {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface HttpServerArgs {
+  readonly service: BrokerService;
+  readonly metrics: Metrics;
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+  readonly ready: () => string | undefined;
+}
+
+export interface BrokerDeps {
+  /** Metadata store (partitioned-topic metadata, topic listing). */
+  readonly metadataStore?: MetadataStore;
+  /** Storage for persistent topics; without it only non-persistent topics are served. */
+  readonly managedLedgers?: ManagedLedgerFactory;
+  /** Policy source (lib/policies adapter); defaults to broker configuration. */
+  readonly policies?: PolicyProvider;
+  readonly authenticator?: Authenticator;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** The HTTP server on webServicePort (the admin API); defaults to the ops server. */
+  readonly httpServer?: (args: HttpServerArgs) => Promise<HttpServerHandle>;
+}
+
+export interface Broker {
+  readonly brokerId: string;
+  readonly brokerServicePort: number;
+  readonly webServicePort: number;
+  readonly brokerServiceUrl: string;
+  readonly service: BrokerService;
+  readonly topics: TopicRegistry;
+  close(): Promise<void>;
+}
+
+export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
+  const provisionalId = config.brokerId !== '' ? config.brokerId : `${hostname()}-${process.pid}`;
+  const log = deps.logger ?? createLogger({ service: 'broker', node: provisionalId });
+  const metricsRegistry = deps.metrics ?? createMetrics('broker', provisionalId);
+  const metrics = createBrokerMetrics(metricsRegistry);
+  const policies = deps.policies ?? new ConfigPolicies(config, deps.metadataStore);
+  const persistent = deps.managedLedgers
+    ? new ManagedLedgerTopicFactory(deps.managedLedgers, config, log, deps.metadataStore)
+    : undefined;
+  const topics = new TopicRegistry(config, policies, log, persistent);
+  const namePrefix = `${config.clusterName}-${randomBytes(3).toString('hex')}`;
+  let producerCounter = 0;
+  const ctx: BrokerContext & { brokerId: string; brokerServiceUrl: string; webServiceUrl: string } = {
+    config,
+    brokerId: provisionalId,
+    brokerServiceUrl: '',
+    webServiceUrl: '',
+    topics,
+    policies,
+    log,
+    metrics,
+    authenticator: deps.authenticator,
+    generateProducerName: () => `${namePrefix}-${producerCounter++}`,
+    generateConsumerName: () => randomBytes(5).toString('hex'),
+  };
+  const protocol = await startProtocolServer(ctx, config.bindAddress, config.brokerServicePort);
+  ctx.brokerServiceUrl = `pulsar://${config.advertisedAddress}:${protocol.port}`;
+  ctx.brokerId = brokerIdOf(config, protocol.port);
+  const startedAtMs = Date.now();
+  const gaugeTimer = setInterval(() => metrics.topicsLoaded.set(topics.loadedTopics().length), 5_000);
+  gaugeTimer.unref();
+  let closing = false;
+  const service = new BrokerServiceImpl(ctx, () => ({
+    brokerId: ctx.brokerId,
+    clusterName: config.clusterName,
+    brokerServiceUrl: ctx.brokerServiceUrl,
+    webServiceUrl: ctx.webServiceUrl,
+    startedAtMs,
+  }));
+  const ready = () => (closing ? 'shutting down' : undefined);
+  let http: HttpServerHandle;
+  try {
+    http = deps.httpServer
+      ? await deps.httpServer({
+          service,
+          metrics: metricsRegistry,
+          host: config.bindAddress,
+          port: config.webServicePort,
+          log,
+          ready,
+        })
+      : await startOpsServer({
+          host: config.bindAddress,
+          port: config.webServicePort,
+          metrics: metricsRegistry,
+          readiness: ready,
+        });
+  } catch (err) {
+    await protocol.close();
+    clearInterval(gaugeTimer);
+    throw err;
+  }
+  ctx.webServiceUrl = `http://${config.advertisedAddress}:${http.port}`;
+  log.info(
+    {
+      brokerId: ctx.brokerId,
+      brokerServicePort: protocol.port,
+      webServicePort: http.port,
+      brokerServiceUrl: ctx.brokerServiceUrl,
+      storage: persistent !== undefined,
+    },
+    'broker ready',
+  );
+  return {
+    brokerId: ctx.brokerId,
+    brokerServicePort: protocol.port,
+    webServicePort: http.port,
+    brokerServiceUrl: ctx.brokerServiceUrl,
+    service,
+    topics,
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(gaugeTimer);
+      await protocol.close();
+      await topics.closeAll();
+      await http.close();
+    },
+  };
+}

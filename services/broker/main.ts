@@ -1,0 +1,65 @@
+/**
+ * Broker process: `node services/broker/main.ts [--flags]` (flags, MAGNETAR_BROKER_* env, or
+ * --config file; see README.md). With `--metadata-url` it serves namespace policies, partitioned
+ * metadata and the admin API from the metadata store; persistent topics also need the ledger
+ * client (bookies registered in the same store). Logs one "broker ready" line with the ports.
+ */
+import { AuthenticationService, AuthorizationService } from '../../lib/auth/index.ts';
+import { authConfigSpec, type AuthConfig } from '../../lib/auth/config.ts';
+import { createLogger } from '../../lib/log/index.ts';
+import { openMetadataStore } from '../../lib/metadata/index.ts';
+import type { MetadataStore } from '../../lib/metadata/store.ts';
+import { PolicyStoreProvider } from '../../lib/policies/broker-provider.ts';
+import { type PolicyDefaults, policyDefaultsSpec } from '../../lib/policies/defaults.ts';
+import { PolicyStore } from '../../lib/policies/store.ts';
+import { adminHttpServer } from './admin/http-server.ts';
+import { type BrokerDeps, startBroker } from './broker.ts';
+import { type BrokerConfig, loadBrokerConfig } from './config.ts';
+
+function pick<T>(config: BrokerConfig, spec: Record<string, unknown>): T {
+  return Object.fromEntries(Object.keys(spec).map((k) => [k, (config as Record<string, unknown>)[k]])) as T;
+}
+
+async function main(): Promise<void> {
+  const config = loadBrokerConfig({ argv: process.argv.slice(2), env: process.env });
+  const log = createLogger({ service: 'broker', node: config.brokerId || `broker-${process.pid}` });
+  let store: MetadataStore | undefined;
+  const deps: { -readonly [K in keyof BrokerDeps]: BrokerDeps[K] } = { logger: log };
+  const closers: (() => Promise<void>)[] = [];
+  if (config.metadataUrl !== '') {
+    store = await openMetadataStore(config.metadataUrl, { logger: log });
+    closers.push(() => store!.close());
+    const auth = pick<AuthConfig>(config, authConfigSpec);
+    const policyStore = new PolicyStore(store, {
+      cluster: config.clusterName,
+      defaults: pick<PolicyDefaults>(config, policyDefaultsSpec),
+      onWatchError: (err) => log.warn({ err }, 'policy watch error'),
+    });
+    const authn = new AuthenticationService(auth);
+    deps.metadataStore = store;
+    deps.policies = new PolicyStoreProvider(policyStore);
+    deps.httpServer = adminHttpServer({
+      policies: policyStore,
+      authn,
+      authz: new AuthorizationService(auth, policyStore),
+    });
+    if (auth.authenticationEnabled) deps.authenticator = authn.roleAuthenticator();
+  }
+  const broker = await startBroker(config, deps);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'broker stopping');
+    await broker.close();
+    for (const close of closers) await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`broker failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,179 @@
+/**
+ * The topics this broker serves: loads each at most once (concurrent loads share one promise),
+ * enforces existence / auto-creation / partition rules, and unloads. Persistent topics come from
+ * a `PersistentTopicFactory` (managed ledgers); without one, persistent topics are refused with
+ * STORAGE_UNAVAILABLE and only non-persistent topics work.
+ */
+import type { Logger } from '../../../lib/log/index.ts';
+import type { TopicName } from '../../../lib/wire/topic-name.ts';
+import type { BrokerConfig } from '../config.ts';
+import { brokerErrors } from '../errors.ts';
+import type { PolicyProvider, TopicPolicies } from '../policies.ts';
+import { NonPersistentTopic } from './non-persistent-topic.ts';
+import type { TopicLimits } from './topic-base.ts';
+import type { Topic } from './topic.ts';
+
+export interface PersistentTopicFactory {
+  /** True when the topic's storage exists. */
+  exists(name: TopicName): Promise<boolean>;
+  /** Open (creating if needed) and return the served topic. */
+  open(name: TopicName, policies: TopicPolicies, limits: TopicLimits): Promise<Topic>;
+  /** Full names of the persistent topics stored in a namespace. */
+  list(tenant: string, namespace: string): Promise<string[]>;
+  /** Delete a topic's storage (it must not be loaded). */
+  delete(name: TopicName): Promise<void>;
+}
+
+export interface GetTopicOptions {
+  /** Create the topic when missing and policy allows (PRODUCER/SUBSCRIBE); false for admin reads. */
+  readonly create: boolean;
+  /** Create even when auto-creation is off (admin "create topic"). */
+  readonly explicit?: boolean;
+}
+
+export class TopicRegistry {
+  private readonly config: BrokerConfig;
+  private readonly policies: PolicyProvider;
+  private readonly persistentFactory: PersistentTopicFactory | undefined;
+  private readonly log: Logger;
+  private readonly loaded = new Map<string, Topic>();
+  private readonly loading = new Map<string, Promise<Topic>>();
+  private closing = false;
+
+  constructor(
+    config: BrokerConfig,
+    policies: PolicyProvider,
+    log: Logger,
+    persistentFactory?: PersistentTopicFactory,
+  ) {
+    this.config = config;
+    this.policies = policies;
+    this.log = log;
+    this.persistentFactory = persistentFactory;
+  }
+
+  get hasStorage(): boolean {
+    return this.persistentFactory !== undefined;
+  }
+
+  loadedTopic(full: string): Topic | undefined {
+    const t = this.loaded.get(full);
+    return t && !t.closed ? t : undefined;
+  }
+
+  loadedTopics(): Topic[] {
+    return [...this.loaded.values()].filter((t) => !t.closed);
+  }
+
+  async getTopic(name: TopicName, opts: GetTopicOptions): Promise<Topic> {
+    if (this.closing) throw brokerErrors.make('SERVICE_NOT_READY', { state: 'shutting down' });
+    const existing = this.loadedTopic(name.full);
+    if (existing) return existing;
+    let pending = this.loading.get(name.full);
+    if (!pending) {
+      pending = this.load(name, opts).finally(() => this.loading.delete(name.full));
+      this.loading.set(name.full, pending);
+    }
+    return pending;
+  }
+
+  /** Does the topic exist (loaded, stored, or a partition of a partitioned topic)? */
+  async exists(name: TopicName): Promise<boolean> {
+    if (this.loadedTopic(name.full)) return true;
+    if (name.partitionIndex >= 0) {
+      const n = await this.policies.partitions(name);
+      if (n !== undefined && name.partitionIndex < n) return true;
+    }
+    if (name.domain === 'non-persistent' || !this.persistentFactory) return false;
+    return this.persistentFactory.exists(name);
+  }
+
+  async unload(full: string): Promise<void> {
+    const t = this.loaded.get(full);
+    if (!t) return;
+    this.loaded.delete(full);
+    await t.close();
+  }
+
+  /** Close every topic (broker shutdown). */
+  async closeAll(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.loading.values()]);
+    const all = [...this.loaded.values()];
+    this.loaded.clear();
+    await Promise.allSettled(all.map((t) => t.close()));
+  }
+
+  async listPersistent(tenant: string, namespace: string): Promise<string[]> {
+    return this.persistentFactory ? this.persistentFactory.list(tenant, namespace) : [];
+  }
+
+  async deleteStorage(name: TopicName): Promise<void> {
+    if (name.domain === 'persistent' && this.persistentFactory) await this.persistentFactory.delete(name);
+  }
+
+  private async load(name: TopicName, opts: GetTopicOptions): Promise<Topic> {
+    await this.checkPartitioning(name);
+    if (this.loaded.size >= this.config.maxTopicsLoaded) {
+      throw brokerErrors.make('TOO_MANY_REQUESTS', {
+        what: 'loaded topics',
+        max: this.config.maxTopicsLoaded,
+      });
+    }
+    const exists = await this.exists(name);
+    if (!exists) {
+      if (!opts.explicit) {
+        const auto = opts.create ? await this.policies.autoCreation(name) : { allowed: false as const };
+        if (!auto.allowed || auto.partitions > 0)
+          throw brokerErrors.make('TOPIC_NOT_FOUND', { topic: name.full });
+      }
+    }
+    const policies = await this.policies.topicPolicies(name);
+    const limits: TopicLimits = {
+      maxProducers:
+        policies.maxProducersPerTopic > 0 ? policies.maxProducersPerTopic : this.config.maxProducersPerTopic,
+      maxConsumers:
+        policies.maxConsumersPerTopic > 0 ? policies.maxConsumersPerTopic : this.config.maxConsumersPerTopic,
+      maxSubscriptions: this.config.maxSubscriptionsPerTopic,
+      maxConsumersPerSubscription: this.config.maxConsumersPerSubscription,
+    };
+    let topic: Topic;
+    if (name.domain === 'non-persistent') {
+      topic = new NonPersistentTopic(name, limits);
+    } else {
+      if (!this.persistentFactory) throw brokerErrors.make('STORAGE_UNAVAILABLE');
+      topic = await this.persistentFactory.open(name, policies, limits);
+    }
+    if (this.closing) {
+      await topic.close();
+      throw brokerErrors.make('SERVICE_NOT_READY', { state: 'shutting down' });
+    }
+    this.loaded.set(name.full, topic);
+    this.log.info({ topic: name.full }, 'topic loaded');
+    return topic;
+  }
+
+  /** A partitioned topic is used through its partitions; partitions must be in range. */
+  private async checkPartitioning(name: TopicName): Promise<void> {
+    if (name.partitionIndex < 0) {
+      const n = await this.policies.partitions(name);
+      if (n !== undefined && n > 0) {
+        throw brokerErrors.make('PARTITIONED_TOPIC_DIRECT_ACCESS', { topic: name.full, partitions: n });
+      }
+      return;
+    }
+    const n = await this.policies.partitions(name);
+    if (n !== undefined && name.partitionIndex >= n) {
+      throw brokerErrors.make('PARTITION_OUT_OF_RANGE', {
+        topic: name.partitionedName,
+        partitions: n,
+        index: name.partitionIndex,
+      });
+    }
+  }
+}
+
+/** A policy limit (0 = none) under the broker's hard limit. */
+function capped(policy: number, hard: number): number {
+  return policy > 0 ? Math.min(policy, hard) : hard;
+}

@@ -1,0 +1,98 @@
+/**
+ * What persistent and non-persistent topics share: producer admission (access modes, limits,
+ * WaitForExclusive promotion), inbound counters and the closed state.
+ */
+import type { TopicName } from '../../../lib/wire/topic-name.ts';
+import { brokerErrors } from '../errors.ts';
+import type { PublisherStats } from '../service.ts';
+import { ProducerSet } from './producer-set.ts';
+import { TrafficMeter } from './rates.ts';
+import type { ProducerEndpoint } from './topic.ts';
+
+export interface TopicLimits {
+  readonly maxProducers: number;
+  readonly maxConsumers: number;
+  readonly maxSubscriptions: number;
+  readonly maxConsumersPerSubscription: number;
+}
+
+export abstract class TopicBase {
+  readonly name: TopicName;
+  protected readonly limits: TopicLimits;
+  protected readonly producers = new ProducerSet();
+  private readonly promotions = new Map<number, () => void>();
+  readonly in = new TrafficMeter();
+  readonly perProducerIn = new Map<number, TrafficMeter>();
+  protected isClosed = false;
+
+  constructor(name: TopicName, limits: TopicLimits) {
+    this.name = name;
+    this.limits = limits;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  protected checkOpen(): void {
+    if (this.isClosed) throw brokerErrors.make('TOPIC_CLOSED', { topic: this.name.full });
+  }
+
+  /** Admit a producer; returns a promise resolving when it may send (WaitForExclusive). */
+  protected admitProducer(p: ProducerEndpoint): Promise<void> | undefined {
+    this.checkOpen();
+    const decision = this.producers.add(p, this.limits.maxProducers);
+    if (!decision.ok) throw brokerErrors.make(decision.code, { ...decision.details, topic: this.name.full });
+    for (const f of decision.fenced) {
+      this.dropProducer(f);
+      f.closeByBroker();
+    }
+    this.perProducerIn.set(p.id, new TrafficMeter());
+    if (!decision.waiting) return undefined;
+    return new Promise<void>((resolve) => this.promotions.set(p.id, resolve));
+  }
+
+  removeProducer(p: ProducerEndpoint): void {
+    this.dropProducer(p);
+  }
+
+  protected isActiveProducer(p: ProducerEndpoint): boolean {
+    return this.producers.isActive(p);
+  }
+
+  protected countIn(p: ProducerEndpoint, msgs: number, bytes: number): void {
+    this.in.add(msgs, bytes);
+    this.perProducerIn.get(p.id)?.add(msgs, bytes);
+  }
+
+  protected publisherStats(): PublisherStats[] {
+    return this.producers.all().map((p) => {
+      const s = p.stats();
+      const m = this.perProducerIn.get(p.id);
+      if (m) {
+        s.msgRateIn = m.msgs.rate();
+        s.msgThroughputIn = m.bytes.rate();
+        s.averageMsgSize = m.msgs.total > 0 ? m.bytes.total / m.msgs.total : 0;
+      }
+      return s;
+    });
+  }
+
+  /** Close every producer (broker-initiated). */
+  protected closeProducers(): void {
+    for (const p of [...this.producers.all(), ...this.producers.waiting()]) {
+      this.dropProducer(p);
+      p.closeByBroker();
+    }
+  }
+
+  private dropProducer(p: ProducerEndpoint): void {
+    this.perProducerIn.delete(p.id);
+    this.promotions.delete(p.id);
+    for (const promoted of this.producers.remove(p)) {
+      const resolve = this.promotions.get(promoted.id);
+      this.promotions.delete(promoted.id);
+      resolve?.();
+    }
+  }
+}
