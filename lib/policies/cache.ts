@@ -33,6 +33,8 @@ export class WatchedCache {
   private readonly entries = new Map<string, Cached>();
   private readonly lastEventSeq = new Map<string, number>();
   private seq = 0;
+  /** Sequence number at which `lastEventSeq` was last cleared (its size bound). */
+  private clearedAtSeq = 0;
   private watch: Watch | undefined;
   private watching = false;
   private closed = false;
@@ -60,7 +62,11 @@ export class WatchedCache {
     const key = ev.type === 'put' ? ev.entry.key : ev.key;
     const version = ev.type === 'put' ? ev.entry.version : ev.version;
     this.lastEventSeq.set(key, ++this.seq);
-    if (this.lastEventSeq.size > this.opts.maxEntries * 2) this.lastEventSeq.clear();
+    if (this.lastEventSeq.size > this.opts.maxEntries * 2) {
+      // Bounded memory: forget per-key sequence numbers; reads in flight now count as raced.
+      this.lastEventSeq.clear();
+      this.clearedAtSeq = this.seq;
+    }
     const cur = this.entries.get(key);
     if (cur && cur.version > version) return;
     // Only keys someone read are kept; others are fetched on first read.
@@ -97,7 +103,7 @@ export class WatchedCache {
     if (hit) return hit.entry;
     const startSeq = this.seq;
     const entry = await this.store.get(key);
-    const raced = (this.lastEventSeq.get(key) ?? 0) > startSeq;
+    const raced = (this.lastEventSeq.get(key) ?? 0) > startSeq || this.clearedAtSeq > startSeq;
     if (this.watching && !raced) {
       const cur = this.entries.get(key);
       const version = entry?.version ?? 0;
