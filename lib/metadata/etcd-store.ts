@@ -209,6 +209,9 @@ export class EtcdMetadataStore implements MetadataStore {
       });
     }
     const start = this.#raw(prefix);
+    if (opts.afterVersion !== undefined && opts.afterVersion > 0) {
+      await this.#checkNotCompacted(prefix, start, opts.afterVersion);
+    }
     const watch = new EtcdWatch(
       {
         watches: this.#watchClient,
@@ -323,6 +326,31 @@ export class EtcdMetadataStore implements MetadataStore {
         const tooBig = /larger than max/i.test(String((err as Error)?.message));
         if (!tooBig || pageLimit === 1) throw err;
       }
+    }
+  }
+
+  /**
+   * etcd accepts a watch whose start revision was compacted and cancels it right after; check
+   * first so the common case fails at once (a compaction racing with the start goes to onError).
+   */
+  async #checkNotCompacted(prefix: string, start: Buffer, afterVersion: number): Promise<void> {
+    try {
+      await this.#caller.run('watch', 'read', (deadline) =>
+        this.#kv.range(
+          { key: start, range_end: prefixEnd(start), revision: afterVersion, count_only: true },
+          { deadline },
+        ),
+      );
+    } catch (err) {
+      const message = String((err as Error)?.message);
+      if (/compacted/i.test(message)) {
+        throw MetadataErrors.make(
+          'WATCH_COMPACTED',
+          { prefix, version: afterVersion + 1, compacted: 'unknown' },
+          err,
+        );
+      }
+      if (!/future revision/i.test(message)) throw err;
     }
   }
 

@@ -14,7 +14,9 @@
  *   callers create a new one.
  * - Watches deliver every change under a prefix after the watch is established, in revision
  *   order. A watch that cannot continue (compaction, disconnect beyond recovery) reports an error
- *   through `onError` so the caller can re-list.
+ *   through `onError` so the caller can re-list. A watch asked to start (`afterVersion`) before the
+ *   retained history fails with WATCH_COMPACTED from `watch()` itself (or, if the compaction races
+ *   with the start, through `onError`).
  * - Calls that cannot reach the store fail with UNAVAILABLE after the configured bounded retries;
  *   nothing reports success it cannot vouch for. UNAVAILABLE means "not applied"; TIMEOUT means
  *   "outcome unknown" (a write may have been applied: re-read before acting on it).

@@ -4,6 +4,7 @@
  * provably not sent, else TIMEOUT = outcome unknown), never report success; sessions are lost after
  * their TTL; everything recovers once etcd is back, and watches resume without gaps.
  */
+import { Etcd3 } from 'etcd3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log/index.ts';
 import { type EtcdMetadataStore, openEtcdStore } from '../../lib/metadata/etcd-store.ts';
@@ -138,6 +139,28 @@ describe('etcd store under etcd faults', { concurrent: false }, () => {
     await waitFor('watch resumed after restart', () =>
       events.some((e) => e.type === 'put' && e.entry.key === '/after-restart' && e.entry.version === v),
     );
+    await watch.close();
+  });
+
+  it('history compacted away: a watch cannot start before it (WATCH_COMPACTED), lists still work', async () => {
+    const etcd = await startLocalEtcd();
+    etcds.push(etcd);
+    const store = await openStore(etcd.endpoint);
+    const page = await store.list('/c/');
+    for (let i = 0; i < 5; i++) await store.put(`/c/${i}`, bytes(String(i)));
+    const now = (await store.list('/c/')).revision;
+    const raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+    await raw.kv.compact({ revision: now, physical: true });
+    raw.close();
+    await expectCode(
+      store.watch('/c/', { onEvent: () => undefined }, { afterVersion: page.revision }),
+      'WATCH_COMPACTED',
+    );
+    expect((await store.listAll('/c/')).map((e) => text(e.value))).toEqual(['0', '1', '2', '3', '4']);
+    const events: WatchEvent[] = [];
+    const watch = await store.watch('/c/', { onEvent: (e) => events.push(e) }, { afterVersion: now });
+    await store.put('/c/5', bytes('5'));
+    await waitFor('event after the compaction point', () => events.length === 1);
     await watch.close();
   });
 
