@@ -112,6 +112,10 @@ export function metadataStoreContract(target: ContractTarget): void {
       const all = await store.listAll('/l/p/');
       expect(all.map((e) => text(e.value))).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
       expect((await store.list('/l/none/')).entries).toEqual([]);
+      expect((await store.list('/l/p/', { startAfter: '/zzz' })).entries).toEqual([]);
+      expect((await store.list('/l/p/', { startAfter: '/a', limit: 1 })).entries.map((e) => e.key)).toEqual([
+        '/l/p/a',
+      ]);
       await expectCode(store.list('/l/p/', { limit: 0 }), 'INVALID_ARGUMENT');
     });
 
