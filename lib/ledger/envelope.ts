@@ -56,7 +56,10 @@ export function verifyEnvelope(body: Uint8Array): EnvelopeProblem | undefined {
   if (body.byteLength < ENVELOPE_OVERHEAD_BYTES) return 'too-short';
   const buf = asBuffer(body);
   const expected = buf.readUInt32BE(ENVELOPE_HEADER_BYTES);
-  const actual = crc32c(buf.subarray(ENVELOPE_OVERHEAD_BYTES), crc32c(buf.subarray(0, ENVELOPE_HEADER_BYTES)));
+  const actual = crc32c(
+    buf.subarray(ENVELOPE_OVERHEAD_BYTES),
+    crc32c(buf.subarray(0, ENVELOPE_HEADER_BYTES)),
+  );
   return expected === actual ? undefined : 'digest-mismatch';
 }
 

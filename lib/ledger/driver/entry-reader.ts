@@ -1,0 +1,190 @@
+/**
+ * Reading entries and the LAC from bookies (internals.md §1.6): the drivers of EntryReadOp and
+ * QuorumLacOp. Every body is verified here, end to end: its digest, and that it carries the
+ * ledger and entry ids that were asked for.
+ *
+ * Contiguous entries held by one bookie are fetched with one ReadRange: bookie index
+ * (e + Qw − 1) mod E holds entries e … e + Qw − 1 (all of them when E = Qw). Entries a range did
+ * not return fall back to single reads, which move to the next bookie of the write set on an
+ * error and also after the speculative delay.
+ */
+import { Status } from '../../gen/magnetar/bookie/v1/bookie_pb.ts';
+import { assert } from '../../assert.ts';
+import { type DecodedEnvelope, decodeEnvelope } from '../envelope.ts';
+import { ledgerError } from '../errors.ts';
+import { writeSet } from '../protocol/distribution.ts';
+import { ensembleFor, lastSegment, type LedgerMeta, segmentFor } from '../protocol/metadata.ts';
+import { EntryReadOp, type EntryReadEffect, QuorumLacOp, type ReadReply } from '../protocol/quorum-ops.ts';
+import type { DriverContext } from './context.ts';
+import type { TimerHandle } from './env.ts';
+import { type ReadEntryReply, statusName } from './transport.ts';
+
+/** Turn a bookie's answer into what the protocol reasons about. */
+export function classifyRead(r: ReadEntryReply, ledgerId: number, entryId: number): ReadReply {
+  if (r.status === Status.OK && r.body) return classifyBody(r.body, ledgerId, entryId);
+  if (r.status === Status.NO_ENTRY || r.status === Status.NO_LEDGER) return { kind: 'absent' };
+  if (r.status === Status.UNKNOWN_LEDGER_STATE) return { kind: 'unknown' };
+  return { kind: 'error', reason: statusName(r.status) };
+}
+
+export function classifyBody(body: Uint8Array, ledgerId: number, entryId: number): ReadReply {
+  const d = decodeEnvelope(body);
+  if (typeof d === 'string') return { kind: 'corrupt', problem: d };
+  if (d.ledgerId !== ledgerId || d.entryId !== entryId) {
+    return { kind: 'corrupt', problem: `carries ${d.ledgerId}/${d.entryId}` };
+  }
+  return { kind: 'found', body };
+}
+
+export class EntryReader {
+  readonly #ctx: DriverContext;
+  readonly #password: Uint8Array;
+
+  constructor(ctx: DriverContext, password: Uint8Array) {
+    this.#ctx = ctx;
+    this.#password = password;
+  }
+
+  /** One entry from any bookie of its write set; resolves with the verified envelope. */
+  readOne(meta: LedgerMeta, entryId: number): Promise<DecodedEnvelope> {
+    const { ctx, ledgerId } = { ctx: this.#ctx, ledgerId: meta.ledgerId };
+    const op = new EntryReadOp(entryId, writeSet(entryId, ensembleFor(meta, entryId), meta));
+    return new Promise((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      const exec = (effects: readonly EntryReadEffect[]) => {
+        for (const e of effects) {
+          if (e.kind === 'send') {
+            const req = { ledgerId, entryId, fence: false, masterKey: this.#password };
+            ctx.transport.readEntry(e.bookieId, req, ctx.limits.bookieRequestTimeoutMs, (r) =>
+              exec(op.onReply(e.bookieId, classifyRead(r, ledgerId, entryId))),
+            );
+          } else if (e.kind === 'arm-speculative-timer') {
+            timer?.cancel();
+            timer = ctx.env.setTimer(ctx.limits.speculativeReadDelayMs, () =>
+              exec(op.onSpeculativeTimeout()),
+            );
+          } else if (e.kind === 'found') {
+            timer?.cancel();
+            resolve(decodeEnvelope(e.body) as DecodedEnvelope);
+          } else {
+            timer?.cancel();
+            const code = e.corrupt ? 'DIGEST_MISMATCH' : 'READ_FAILED';
+            reject(ledgerError(code, { ledgerId, entryId, reason: e.reason, problem: e.reason }));
+          }
+        }
+      };
+      exec(op.start());
+    });
+  }
+
+  /** Entries first..last (caller checked they are confirmed), in order. */
+  async readMany(meta: LedgerMeta, first: number, last: number): Promise<DecodedEnvelope[]> {
+    assert(first >= 0 && last >= first, 'bad read range', { first, last });
+    const out = new Array<DecodedEnvelope>(last - first + 1);
+    const runs: [number, number][] = [];
+    for (let e = first; e <= last; ) {
+      const seg = segmentFor(meta, e);
+      const runLength =
+        meta.ensembleSize === meta.writeQuorum ? this.#ctx.limits.readRangeEntriesMax : meta.writeQuorum;
+      const nextSeg =
+        meta.segments.find((s) => s.firstEntryId > seg.firstEntryId)?.firstEntryId ?? Number.MAX_SAFE_INTEGER;
+      const end = Math.min(last, e + runLength - 1, nextSeg - 1);
+      runs.push([e, end]);
+      e = end + 1;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < runs.length) {
+        const [a, b] = runs[next++];
+        const got = a === b ? [] : await this.#readRange(meta, a, b);
+        got.forEach((d, i) => {
+          out[a - first + i] = d;
+        });
+        for (let e = a + got.length; e <= b; e++) out[e - first] = await this.readOne(meta, e);
+      }
+    };
+    const workers = Math.min(this.#ctx.limits.readConcurrencyMax, runs.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    return out;
+  }
+
+  /** Entries a..b from the one bookie holding them all; returns the verified prefix it sent. */
+  #readRange(meta: LedgerMeta, a: number, b: number): Promise<DecodedEnvelope[]> {
+    const ensemble = ensembleFor(meta, a);
+    const bookieId = ensemble[(a + meta.writeQuorum - 1) % meta.ensembleSize];
+    const { limits, transport } = this.#ctx;
+    const req = {
+      ledgerId: meta.ledgerId,
+      firstEntryId: a,
+      maxEntries: b - a + 1,
+      maxBytes: limits.readRangeBytesMax,
+    };
+    return new Promise((resolve) => {
+      transport.readRange(bookieId, req, limits.bookieRequestTimeoutMs, (r) => {
+        const out: DecodedEnvelope[] = [];
+        if (r.status !== Status.OK) return resolve(out);
+        for (const body of r.bodies.slice(0, b - a + 1)) {
+          const c = classifyBody(body, meta.ledgerId, a + out.length);
+          if (c.kind !== 'found') break;
+          out.push(decodeEnvelope(body) as DecodedEnvelope);
+        }
+        resolve(out);
+      });
+    });
+  }
+
+  /**
+   * Non-fencing LAC read of the last ensemble: the highest LAC any bookie reports (each is a
+   * confirmed entry), once coverage is reached or every bookie answered. Undefined if none did.
+   */
+  readLac(meta: LedgerMeta): Promise<number | undefined> {
+    const ensemble = lastSegment(meta).bookieIds;
+    const op = new QuorumLacOp(ensemble, meta);
+    const { transport, limits } = this.#ctx;
+    return new Promise((resolve) => {
+      let best: number | undefined;
+      let settled = false;
+      for (const bookieId of ensemble) {
+        const req = { ledgerId: meta.ledgerId, previousLac: -1, longPollMs: 0 };
+        transport.readLac(bookieId, req, limits.bookieRequestTimeoutMs, (r) => {
+          const ok = r.status === Status.OK || r.status === Status.NO_LEDGER || r.status === Status.NO_ENTRY;
+          if (ok) best = Math.max(best ?? -1, r.status === Status.OK ? r.lac : -1);
+          const res = op.onReply(bookieId, ok ? { kind: 'answered', lac: r.lac } : { kind: 'error' });
+          if (!settled && res.kind !== 'pending') {
+            settled = true;
+            resolve(best);
+          }
+        });
+      }
+    });
+  }
+
+  /**
+   * Long poll: ask every bookie of the last ensemble to answer once its LAC passes `previous`.
+   * Resolves with the first LAC above `previous`, or undefined when all answered without one.
+   */
+  waitLac(meta: LedgerMeta, previous: number, pollMs: number): Promise<number | undefined> {
+    const ensemble = lastSegment(meta).bookieIds;
+    const { transport, limits, env } = this.#ctx;
+    return new Promise((resolve) => {
+      let answered = 0;
+      let settled = false;
+      const settle = (v: number | undefined) => {
+        if (!settled) {
+          settled = true;
+          timer.cancel();
+          resolve(v);
+        }
+      };
+      const timer = env.setTimer(pollMs + limits.bookieRequestTimeoutMs, () => settle(undefined));
+      for (const bookieId of ensemble) {
+        const req = { ledgerId: meta.ledgerId, previousLac: previous, longPollMs: pollMs };
+        transport.readLac(bookieId, req, pollMs + limits.bookieRequestTimeoutMs, (r) => {
+          answered++;
+          if (r.status === Status.OK && r.lac > previous) settle(r.lac);
+          else if (answered === ensemble.length) settle(undefined);
+        });
+      }
+    });
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The known protocol defects (internals.md §0 fact 2, §1.9; Vanlightly/bookkeeper-tlaplus), each
+ * as a scripted simulation whose fault sequence makes the defect lose data or block recovery.
+ * Each returns what happened; defects.test.ts runs it with the correct protocol (no violation)
+ * and with the defect re-introduced through `testOnlyDefects` (a violation).
+ */
+import { errorCode } from '../../lib/ledger/errors.ts';
+import type { ProtocolDefects } from '../../lib/ledger/protocol/recovery.ts';
+import { PASSWORD, Script } from './sim/scripted.ts';
+
+export interface DefectOutcome {
+  readonly violations: string[];
+  readonly recovered: number | undefined;
+  readonly recoveryError: string | undefined;
+  readonly appendFailures: readonly { entryId: number; code: string }[];
+  readonly confirmed: readonly number[];
+  readonly finalLastEntryId: number;
+}
+
+async function outcome(
+  s: Script,
+  ledgerId: number,
+  recovered: number | undefined,
+  recoveryError?: string,
+): Promise<DefectOutcome> {
+  const { violations, lastEntryId } = await s.verify(ledgerId);
+  return {
+    violations,
+    recovered,
+    recoveryError,
+    appendFailures: s.history.appendFailures,
+    confirmed: s.history.confirmed,
+    finalLastEntryId: lastEntryId,
+  };
+}
+
+/**
+ * Defect 1, recovery reads that do not fence (the TLA+ spec's trace). E = Qw = 3, Qa = 2.
+ * e0 reaches B only; its copy to C is slow; the fence to C is lost, so fencing covers {A, B}.
+ * Recovery reads e0: A and C answer NO_ENTRY first (Qw − Qa + 1 = 2: absent), B's copy answers
+ * late; recovery closes the ledger empty. Then e0 reaches C. If the recovery read did not fence
+ * C, C takes it, the writer has Qa acks and confirms e0: a confirmed entry the ledger does not have.
+ */
+export async function unfencedRecoveryReads(defects: ProtocolDefects, seed = 1): Promise<DefectOutcome> {
+  const s = new Script({ seed, bookies: 3 });
+  const writer = s.client('w', {}, { bookieAddTimeoutMs: 1000 });
+  const recoverer = s.client('r', defects);
+  let ledgerId = -1;
+  let recovered: number | undefined;
+  await s.run(async () => {
+    const ledger = await writer.client.createLedger({
+      ensembleSize: 3,
+      writeQuorum: 3,
+      ackQuorum: 2,
+      password: PASSWORD,
+    });
+    ledgerId = ledger.id;
+    const [a, b, c] = s.meta(ledgerId).segments[0].bookieIds;
+    s.cluster.net.script = (from, to, what) => {
+      if (what === `add:${ledgerId}:0` && to === a) return 'drop';
+      if (what === `add:${ledgerId}:0` && to === c) return 40;
+      if (what === `fence:${ledgerId}` && to === c) return 'drop';
+      if (from === b && to === 'r' && /read:\d+:0-reply$/.test(what)) return 30;
+      return 'pass';
+    };
+    const appended = s.append(ledger, 0);
+    await s.sleep(5);
+    const h = await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD });
+    recovered = h.lastAddConfirmed;
+    await appended;
+  });
+  return outcome(s, ledgerId, recovered);
+}
+
+/**
+ * Defect 2, recovery starting below the last fragment. E = Qw = Qa = 2. Entries 0–9 are sent at
+ * once (so every envelope carries LAC −1); X stops taking 5–9, the writer replaces X by Y in a
+ * fragment starting at 5, and crashes before Y gets anything; then X dies. Fencing {Y, Z} sees
+ * LAC −1. Starting at max(LAC, 5 − 1) = 4, recovery finds 5 absent and closes at 4. Starting at −1,
+ * it re-writes entries 0–4 to their fragment {X, Z}; X is dead and only the last fragment may
+ * change: the recovery cannot complete (BookKeeper ≤ 4.11 tried to create an invalid fragment).
+ */
+export async function recoveryBelowLastFragment(defects: ProtocolDefects, seed = 2): Promise<DefectOutcome> {
+  const s = new Script({ seed, bookies: 4 });
+  const writer = s.client('w', {}, { bookieAddTimeoutMs: 30 });
+  const recoverer = s.client('r', defects);
+  let ledgerId = -1;
+  let recovered: number | undefined;
+  let recoveryError: string | undefined;
+  await s.run(async () => {
+    const ledger = await writer.client.createLedger({
+      ensembleSize: 2,
+      writeQuorum: 2,
+      ackQuorum: 2,
+      password: PASSWORD,
+    });
+    ledgerId = ledger.id;
+    const [x, z] = s.meta(ledgerId).segments[0].bookieIds;
+    s.cluster.net.script = (_from, to, what) => {
+      const m = /^add:\d+:(\d+)$/.exec(what);
+      if (m && to === x && Number(m[1]) >= 5) return 'drop';
+      if (m && to !== x && to !== z) return 'drop';
+      return 'pass';
+    };
+    for (let i = 0; i < 10; i++) void s.append(ledger, i);
+    await s.until(() => s.meta(ledgerId).segments.length >= 2);
+    writer.node.crash();
+    s.cluster.crashBookie(x);
+    s.cluster.net.script = undefined;
+    try {
+      recovered = (await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD }))
+        .lastAddConfirmed;
+    } catch (e) {
+      recoveryError = errorCode(e) ?? String(e);
+    }
+  });
+  const out = await outcome(s, ledgerId, recovered, recoveryError);
+  if (recoveryError) out.violations.push(`recovery failed: ${recoveryError}`);
+  return out;
+}
+
+/**
+ * Defect 3, "unknown" taken for "no such entry". E = Qw = 3, Qa = 2. e0 is confirmed by A and B
+ * (C never gets it); the writer crashes; A loses its disk (one copy: within Qa − 1) and comes back
+ * in limbo; B is cut off from the recoverer for a while. Recovery reads e0: A says UNKNOWN, C says
+ * NO_ENTRY. Counting UNKNOWN as absent makes two (Qw − Qa + 1): the ledger closes empty and the
+ * confirmed e0 is lost. Correctly, the read is undecided until B answers.
+ */
+export async function unknownAsAbsent(defects: ProtocolDefects, seed = 3): Promise<DefectOutcome> {
+  const s = new Script({ seed, bookies: 3 });
+  const writer = s.client('w', {}, { bookieAddTimeoutMs: 1000 });
+  const recoverer = s.client('r', defects);
+  let ledgerId = -1;
+  let recovered: number | undefined;
+  await s.run(async () => {
+    const ledger = await writer.client.createLedger({
+      ensembleSize: 3,
+      writeQuorum: 3,
+      ackQuorum: 2,
+      password: PASSWORD,
+    });
+    ledgerId = ledger.id;
+    const [a, b, c] = s.meta(ledgerId).segments[0].bookieIds;
+    s.cluster.net.script = (_from, to, what) => (what === `add:${ledgerId}:0` && to === c ? 'drop' : 'pass');
+    await s.append(ledger, 0);
+    writer.node.crash();
+    s.cluster.wipeBookie(a);
+    s.cluster.restartBookie(a);
+    s.cluster.net.partition('r', b);
+    const healLater = s.sleep(300).then(() => s.cluster.net.heal('r', b));
+    recovered = (await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD }))
+      .lastAddConfirmed;
+    await healLater;
+  });
+  return outcome(s, ledgerId, recovered);
+}
