@@ -41,15 +41,21 @@ export const DEFAULT_ADMIN_LIMITS: AdminLimits = { maxBodyBytes: 1_048_576, maxP
 
 export function adminHttpServer(opts: AdminHttpOptions) {
   return async (args: BrokerHttpArgs): Promise<{ port: number; close(): Promise<void> }> => {
-    const info = args.service.info;
     const deps: AdminDeps = {
       policies: opts.policies,
       authn: opts.authn,
       authz: opts.authz,
+      // Live view: the broker sets its web URL only after this server has bound its port.
       identity: {
-        brokerId: info.brokerId,
-        webServiceUrl: info.webServiceUrl,
-        brokerServiceUrl: info.brokerServiceUrl,
+        get brokerId() {
+          return args.service.info.brokerId;
+        },
+        get webServiceUrl() {
+          return args.service.info.webServiceUrl;
+        },
+        get brokerServiceUrl() {
+          return args.service.info.brokerServiceUrl;
+        },
       },
       limits: { ...DEFAULT_ADMIN_LIMITS, ...opts.limits },
       log: args.log,

@@ -25,14 +25,15 @@ import type {
 } from './deps.ts';
 
 export function localOwnership(identity: BrokerIdentity): OwnershipHook {
-  const data: LookupData = {
+  // Read the identity on every call: a broker learns its web URL only once its HTTP port is bound.
+  const data = (): LookupData => ({
     brokerUrl: identity.brokerServiceUrl,
     httpUrl: identity.webServiceUrl,
     nativeUrl: identity.brokerServiceUrl,
-  };
+  });
   return {
     ownerOf: async () => ({ local: true }),
-    lookup: async () => data,
+    lookup: async () => data(),
   };
 }
 
