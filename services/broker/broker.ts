@@ -56,6 +56,7 @@ export interface Broker {
   readonly brokerServiceUrl: string;
   readonly service: BrokerService;
   readonly topics: TopicRegistry;
+  readonly policies: PolicyProvider;
   close(): Promise<void>;
 }
 
@@ -139,6 +140,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     brokerServiceUrl: ctx.brokerServiceUrl,
     service,
     topics,
+    policies,
     async close() {
       if (closing) return;
       closing = true;

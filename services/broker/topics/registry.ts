@@ -130,10 +130,8 @@ export class TopicRegistry {
     }
     const policies = await this.policies.topicPolicies(name);
     const limits: TopicLimits = {
-      maxProducers:
-        policies.maxProducersPerTopic > 0 ? policies.maxProducersPerTopic : this.config.maxProducersPerTopic,
-      maxConsumers:
-        policies.maxConsumersPerTopic > 0 ? policies.maxConsumersPerTopic : this.config.maxConsumersPerTopic,
+      maxProducers: capped(policies.maxProducersPerTopic, this.config.maxProducersPerTopicLimit),
+      maxConsumers: capped(policies.maxConsumersPerTopic, this.config.maxConsumersPerTopicLimit),
       maxSubscriptions: this.config.maxSubscriptionsPerTopic,
       maxConsumersPerSubscription: this.config.maxConsumersPerSubscription,
     };
