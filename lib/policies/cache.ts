@@ -24,6 +24,8 @@ export interface WatchedCacheOptions {
   /** Wait before re-establishing a failed watch. */
   rewatchDelayMs: number;
   onError?: (err: Error) => void;
+  /** Called for every change under the prefix (after the cache is updated). */
+  onChange?: (key: string) => void;
 }
 
 export class WatchedCache {
@@ -71,6 +73,7 @@ export class WatchedCache {
     if (cur && cur.version > version) return;
     // Only keys someone read are kept; others are fetched on first read.
     if (cur) this.set(key, { entry: ev.type === 'put' ? ev.entry : undefined, version });
+    this.opts.onChange?.(key);
   }
 
   private onWatchError(err: Error): void {

@@ -47,6 +47,35 @@ export interface PolicyStoreOptions {
 }
 
 const GLOBAL_PREFIX = '/global/';
+const TOPIC_POLICIES_KEY =
+  /^\/global\/topic-policies\/([^/]+)\/([^/]+)\/(persistent|non-persistent)\/([^/]+)$/;
+
+/** What changed in the configuration store (watch notifications, see PolicyStore.onChange). */
+export type PolicyChange =
+  | { readonly kind: 'namespace'; readonly tenant: string; readonly namespace: string }
+  | { readonly kind: 'topic-policies'; readonly topic: string }
+  | { readonly kind: 'partitioned'; readonly topic: string }
+  | { readonly kind: 'tenant'; readonly tenant: string }
+  | { readonly kind: 'cluster'; readonly cluster: string };
+
+export function classifyChange(key: string): PolicyChange | undefined {
+  const ns = keys.parseNamespaceKey(key);
+  if (ns) return { kind: 'namespace', ...ns };
+  const pt = keys.parsePartitionedTopicKey(key);
+  if (pt)
+    return { kind: 'partitioned', topic: `${pt.domain}://${pt.tenant}/${pt.namespace}/${pt.localName}` };
+  const tp = TOPIC_POLICIES_KEY.exec(key);
+  if (tp) {
+    const local = keys.decodeComponent(tp[4]);
+    if (local !== undefined)
+      return { kind: 'topic-policies', topic: `${tp[3]}://${tp[1]}/${tp[2]}/${local}` };
+  }
+  const t = keys.parseTenantKey(key);
+  if (t) return { kind: 'tenant', ...t };
+  const c = keys.parseClusterInfoKey(key);
+  if (c) return { kind: 'cluster', ...c };
+  return undefined;
+}
 
 export function isCasFailure(err: unknown): boolean {
   return (
@@ -62,6 +91,7 @@ export class PolicyStore {
   readonly defaults: PolicyDefaults;
   readonly maxCasAttempts: number;
   private readonly cache: WatchedCache;
+  private readonly listeners = new Set<(change: PolicyChange) => void>();
 
   constructor(metadata: MetadataStore, opts: PolicyStoreOptions) {
     this.metadata = metadata;
@@ -72,7 +102,32 @@ export class PolicyStore {
       maxEntries: opts.maxCachedEntries ?? 100_000,
       rewatchDelayMs: opts.rewatchDelayMs ?? 1000,
       onError: opts.onWatchError,
+      onChange: (key) => this.notify(key),
     });
+  }
+
+  /**
+   * Be told of every change to namespaces, topic policies, partitioned metadata, tenants and
+   * clusters (from any writer, through the watch; after the cache holds the new value). The broker
+   * re-resolves `effectivePolicies` of its loaded topics of that namespace / topic. Returns an
+   * unsubscribe function.
+   */
+  onChange(listener: (change: PolicyChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(key: string): void {
+    if (this.listeners.size === 0) return;
+    const change = classifyChange(key);
+    if (!change) return;
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch {
+        /* a listener's failure is its own; the others still hear of the change */
+      }
+    }
   }
 
   async start(): Promise<void> {

@@ -141,3 +141,33 @@ describe('partitioned metadata for clients (auto creation)', { concurrent: false
     ).rejects.toMatchObject({ code: 'NAMESPACE_NOT_FOUND' });
   });
 });
+
+describe('change notifications', { concurrent: false }, () => {
+  it('tells listeners of namespace, topic-policy and partitioned changes made by another store', async () => {
+    const { updateTopicPolicies } = await import('../../lib/policies/topic-policies.ts');
+    const { createPartitionedTopic } = await import('../../lib/policies/partitioned.ts');
+    const { parseTopicName } = await import('../../lib/policies/names.ts');
+    const seen: string[] = [];
+    const off = b.onChange((c) => seen.push(JSON.stringify(c)));
+    await updatePolicies(a, ns, (p) => {
+      p.deduplicationEnabled = true;
+    });
+    await updateTopicPolicies(a, parseTopicName('persistent://acme/ns/watched'), (p) => {
+      p.message_ttl_in_seconds = 5;
+    });
+    await createPartitionedTopic(a, parseTopicName('persistent://acme/ns/parted'), 2);
+    const want = [
+      { kind: 'namespace', tenant: 'acme', namespace: 'ns' },
+      { kind: 'topic-policies', topic: 'persistent://acme/ns/watched' },
+      { kind: 'partitioned', topic: 'persistent://acme/ns/parted' },
+    ].map((c) => JSON.stringify(c));
+    await eventually(async () => want.every((w) => seen.includes(w)), 'all three changes heard');
+    off();
+    const before = seen.length;
+    await updatePolicies(a, ns, (p) => {
+      p.deduplicationEnabled = false;
+    });
+    expect((await a.getPolicies(ns))?.deduplicationEnabled).toBe(false);
+    expect(seen.length).toBe(before);
+  });
+});
