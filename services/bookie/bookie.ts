@@ -6,8 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, toGrpcServiceDefinition } from '../../lib/grpc/adapter.ts';
-import { BookieService } from '../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
+import { channelOptions } from '../../lib/grpc/adapter.ts';
 import { create } from '@bufbuild/protobuf';
 import { BookieRegistrationSchema } from '../../lib/gen/magnetar/meta/v1/meta_pb.ts';
 import { startOpsServer, type OpsServer } from '../../lib/http/ops-server.ts';
@@ -22,7 +21,8 @@ import { Registration } from './registration/register.ts';
 import { openStore } from './registration/store.ts';
 import type { ServerContext } from './server/context.ts';
 import { LacWaiters } from './server/long-poll.ts';
-import { bookieServiceImpl } from './server/service.ts';
+import { widenFlowControl } from './server/flow-control.ts';
+import { bookieServiceDefinition, bookieServiceImpl } from './server/service.ts';
 import { LedgerStorage } from './storage/ledger-storage.ts';
 import { storageHooks } from './storage-hooks.ts';
 
@@ -133,7 +133,7 @@ export async function startBookie(config: BookieConfig, opts: StartOptions = {})
       streams: new Set(),
     };
     const server = new grpc.Server(channelOptions(cfg.grpcMaxMessageBytes));
-    server.addService(toGrpcServiceDefinition(BookieService), bookieServiceImpl(ctx));
+    server.addService(bookieServiceDefinition(), bookieServiceImpl(ctx));
     const grpcPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         `${cfg.bindHost}:${cfg.grpcPort}`,
@@ -142,6 +142,7 @@ export async function startBookie(config: BookieConfig, opts: StartOptions = {})
       ),
     );
     cleanup.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+    widenFlowControl(server, cfg.grpcFlowControlWindowBytes, log);
     const ops: OpsServer = await startOpsServer({
       host: cfg.bindHost,
       port: cfg.httpPort,

@@ -119,6 +119,13 @@ export const bookieConfigSpec = {
     max: 512 * MiB,
     doc: 'largest gRPC message sent or received',
   },
+  grpcFlowControlWindowBytes: {
+    type: 'int',
+    default: 8 * MiB,
+    min: 65_535,
+    max: 2 ** 31 - 1,
+    doc: 'HTTP/2 receive window per connection and per stream (the 64 KiB default caps a stream near 130 MB/s)',
+  },
   maxEntriesPerAddMessage: {
     type: 'int',
     default: 10_000,

@@ -107,3 +107,26 @@ describe('group commit policy', () => {
     expect(decideGroupCommit(s, { ...base, pendingBytes: 1000 })).toEqual({ action: 'flush' });
   });
 });
+
+describe('self-checked entry frames', () => {
+  it('round-trip, and a torn payload fails the envelope digest', async () => {
+    const { encodeEnvelope } = await import('../../../lib/ledger/envelope.ts');
+    const { sealSelfCheckedFrame } = await import('./frame.ts');
+    const env = encodeEnvelope(
+      { ledgerId: 1, entryId: 2, lastAddConfirmed: 1, length: 0 },
+      Buffer.alloc(500, 3),
+    );
+    const buf = Buffer.alloc(FRAME_HEADER_BYTES + env.length);
+    env.copy(buf, FRAME_HEADER_BYTES);
+    sealSelfCheckedFrame(buf, 0, env.length, 4, 1);
+    const ok = scanFrames(buf, 4, MAX);
+    expect(ok.frames).toHaveLength(1);
+    expect(ok.frames[0].payload.equals(env)).toBe(true);
+    const tornPayload = Buffer.from(buf);
+    tornPayload[FRAME_HEADER_BYTES + 300] ^= 0xff;
+    expect(scanFrames(tornPayload, 4, MAX).stop).toBe('bad-crc');
+    const tornLength = Buffer.from(buf);
+    tornLength.writeUInt32LE(buf.length - 1, 0);
+    expect(scanFrames(tornLength, 4, MAX).stop).toBe('bad-crc');
+  });
+});

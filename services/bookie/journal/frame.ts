@@ -7,11 +7,43 @@
  *   u32 LE fileId (low 32 bits)                   | u8 type | u8 flags | u16 reserved (0)
  *   payload
  *
+ * A frame with flag SELF_CHECKED carries a payload that checks itself (an entry envelope with its
+ * own crc32c): its frame crc covers only the length, the header and the payload's first 36 bytes
+ * (the envelope header and digest), and the scanner verifies the payload with its own digest.
+ * That saves hashing every entry twice on the add path; a torn payload still fails its digest.
+ *
  * Scanning is pure: `scanFrames` walks a buffer and says where the valid frames end and why.
  */
 import { crc32c } from '../../../lib/util/crc32c.ts';
+import { crc32cRange, envelopeDigestOk } from './crc.ts';
 
 export const FRAME_HEADER_BYTES = 16;
+export const FRAME_FLAG_SELF_CHECKED = 1;
+const SELF_CHECKED_PREFIX_BYTES = 36;
+
+function selfCheckedCrc(buf: Uint8Array, off: number, total: number): number {
+  const prefixEnd = off + Math.min(total, FRAME_HEADER_BYTES + SELF_CHECKED_PREFIX_BYTES);
+  return crc32cRange(buf, off + 8, prefixEnd, crc32cRange(buf, off, off + 4));
+}
+
+/** Seal a frame whose payload (an entry envelope) carries its own digest. */
+export function sealSelfCheckedFrame(
+  buf: Buffer,
+  offset: number,
+  payloadBytes: number,
+  fileId: number,
+  type: number,
+): number {
+  const total = FRAME_HEADER_BYTES + payloadBytes;
+  buf.writeUInt32LE(total, offset);
+  buf.writeUInt32LE(fileId >>> 0, offset + 8);
+  buf[offset + 12] = type;
+  buf[offset + 13] = FRAME_FLAG_SELF_CHECKED;
+  buf[offset + 14] = 0;
+  buf[offset + 15] = 0;
+  buf.writeUInt32LE(selfCheckedCrc(buf, offset, total), offset + 4);
+  return total;
+}
 
 export interface Frame {
   readonly type: number;
@@ -91,7 +123,14 @@ export function scanFrames(
     if (total < FRAME_HEADER_BYTES || total > maxFrameBytes) return { frames, end: off, stop: 'bad-length' };
     if (total > limit - off) return { frames, end: off, stop: 'short' };
     const crc = buf.readUInt32LE(off + 4);
-    if (crc32c(buf.subarray(off + 8, off + total)) !== crc) return { frames, end: off, stop: 'bad-crc' };
+    const selfChecked = (buf[off + 13] & FRAME_FLAG_SELF_CHECKED) !== 0;
+    if (selfChecked) {
+      if (selfCheckedCrc(buf, off, total) !== crc) return { frames, end: off, stop: 'bad-crc' };
+      if (!envelopeDigestOk(buf.subarray(off + FRAME_HEADER_BYTES, off + total))) {
+        return { frames, end: off, stop: 'bad-crc' };
+      }
+    } else if (crc32c(buf.subarray(off + 8, off + total)) !== crc)
+      return { frames, end: off, stop: 'bad-crc' };
     if (buf.readUInt32LE(off + 8) !== want) return { frames, end: off, stop: 'other-file' };
     frames.push({
       type: buf[off + 12],

@@ -1,5 +1,5 @@
 /**
- * The journal writer: frames are copied into large slabs as they arrive, gathered into groups, and
+ * The journal writer: frames are copied into large reused slabs as they arrive, gathered into groups, and
  * each group is written with one pwritev and made durable with one fdatasync before the commit
  * callbacks of that group run, in order (group commit). One group is in flight at a time.
  * Files are preallocated; when a group would not fit, the file is closed with an END frame in
@@ -13,7 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { assert } from '../../../lib/assert.ts';
 import { BookieErrors } from '../errors.ts';
-import { FRAME_HEADER_BYTES, sealFrame } from './frame.ts';
+import { FRAME_HEADER_BYTES, sealFrame, sealSelfCheckedFrame } from './frame.ts';
 import { prepareJournalFile } from './files.ts';
 import { decideGroupCommit, type GroupCommitSettings } from './policy.ts';
 import { RecordType } from './records.ts';
@@ -44,8 +44,15 @@ export interface JournalWriterOptions extends GroupCommitSettings {
   readonly onFatal?: (err: Error) => void;
 }
 
+/** A reusable buffer frames are copied into; back to the pool once no unwritten group uses it. */
+interface Slab {
+  readonly buf: Buffer;
+  /** Groups referencing it that are not written yet. */
+  users: number;
+}
+
 interface Region {
-  readonly slab: Buffer;
+  readonly slab: Slab;
   readonly start: number;
   end: number;
 }
@@ -64,12 +71,14 @@ interface Group {
 
 const END_FRAME_BYTES = FRAME_HEADER_BYTES;
 const MIN_SLAB_BYTES = 1024 * 1024;
+const MAX_POOLED_SLABS = 4;
 
 export class JournalWriter {
   readonly #o: JournalWriterOptions;
   readonly #slabBytes: number;
-  #slab: Buffer;
+  #slab: Slab;
   #slabPos = 0;
+  readonly #pool: Slab[] = [];
   /** File id and offset the next appended frame goes to. */
   #targetId: number;
   #targetOffset = 0;
@@ -89,7 +98,7 @@ export class JournalWriter {
   private constructor(o: JournalWriterOptions) {
     this.#o = o;
     this.#slabBytes = Math.max(MIN_SLAB_BYTES, 2 * o.maxBytes);
-    this.#slab = Buffer.allocUnsafe(this.#slabBytes);
+    this.#slab = { buf: Buffer.allocUnsafe(this.#slabBytes), users: 0 };
     this.#targetId = o.firstFileId;
     this.#durable = { fileId: o.firstFileId, offset: 0 };
   }
@@ -115,19 +124,20 @@ export class JournalWriter {
     return this.#file?.id ?? this.#targetId;
   }
 
-  /** Copy an entry envelope into the journal; returns the copy (stable memory for caches). */
-  appendEntry(body: Uint8Array): Buffer {
-    const { slab, off } = this.#reserve(body.byteLength);
-    slab.set(body, off + FRAME_HEADER_BYTES);
-    sealFrame(slab, off, body.byteLength, this.#targetId, RecordType.ENTRY);
-    return slab.subarray(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + body.byteLength);
+  /** Copy an entry envelope into the journal (the caller keeps its own bytes for caching). */
+  appendEntry(body: Uint8Array): void {
+    const off = this.#reserve(body.byteLength);
+    const buf = this.#slab.buf;
+    buf.set(body, off + FRAME_HEADER_BYTES);
+    sealSelfCheckedFrame(buf, off, body.byteLength, this.#targetId, RecordType.ENTRY);
   }
 
   /** Append a ledger-state record (master key, fence, delete). */
   appendControl(type: RecordType, payload: Uint8Array): void {
-    const { slab, off } = this.#reserve(payload.byteLength);
-    slab.set(payload, off + FRAME_HEADER_BYTES);
-    sealFrame(slab, off, payload.byteLength, this.#targetId, type);
+    const off = this.#reserve(payload.byteLength);
+    const buf = this.#slab.buf;
+    buf.set(payload, off + FRAME_HEADER_BYTES);
+    sealFrame(buf, off, payload.byteLength, this.#targetId, type);
   }
 
   /** Run `cb` once everything appended so far is durable (or the journal failed). */
@@ -165,7 +175,8 @@ export class JournalWriter {
     this.#closed = true;
   }
 
-  #reserve(payloadBytes: number): { slab: Buffer; off: number } {
+  /** Room for a frame in the current slab and group; returns its offset in `this.#slab.buf`. */
+  #reserve(payloadBytes: number): number {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw BookieErrors.make('BOOKIE_SHUTTING_DOWN');
     const total = FRAME_HEADER_BYTES + payloadBytes;
@@ -174,20 +185,36 @@ export class JournalWriter {
     });
     if (this.#targetOffset + total + END_FRAME_BYTES > this.#o.fileBytes) this.#rotate();
     const g = this.#openGroup();
-    if (this.#slab.length - this.#slabPos < total) {
-      this.#slab = Buffer.allocUnsafe(Math.max(this.#slabBytes, total));
-      this.#slabPos = 0;
-    }
+    if (this.#slab.buf.length - this.#slabPos < total) this.#nextSlab(total);
     const off = this.#slabPos;
     const last = g.regions.at(-1);
-    if (last && last.slab === this.#slab && last.end === off) last.end = off + total;
-    else g.regions.push({ slab: this.#slab, start: off, end: off + total });
+    if (last && last.slab === this.#slab) {
+      assert(last.end === off, 'journal group regions must be contiguous', { end: last.end, off });
+      last.end = off + total;
+    } else {
+      this.#slab.users++;
+      g.regions.push({ slab: this.#slab, start: off, end: off + total });
+    }
     this.#slabPos += total;
     this.#targetOffset += total;
     g.bytes += total;
     g.frames++;
     this.#schedule();
-    return { slab: this.#slab, off };
+    return off;
+  }
+
+  #nextSlab(minBytes: number): void {
+    const old = this.#slab;
+    const pooled = minBytes <= this.#slabBytes ? this.#pool.pop() : undefined;
+    this.#slab = pooled ?? { buf: Buffer.allocUnsafe(Math.max(this.#slabBytes, minBytes)), users: 0 };
+    this.#slabPos = 0;
+    this.#release(old);
+  }
+
+  /** Return a slab to the pool once nothing unwritten lives in it. */
+  #release(slab: Slab): void {
+    if (slab.users > 0 || slab === this.#slab) return;
+    if (slab.buf.length === this.#slabBytes && this.#pool.length < MAX_POOLED_SLABS) this.#pool.push(slab);
   }
 
   #openGroup(): Group {
@@ -211,7 +238,7 @@ export class JournalWriter {
     const g = this.#openGroup();
     const end = Buffer.allocUnsafe(END_FRAME_BYTES);
     sealFrame(end, 0, 0, this.#targetId, RecordType.END);
-    g.regions.push({ slab: end, start: 0, end: END_FRAME_BYTES });
+    g.regions.push({ slab: { buf: end, users: 1 }, start: 0, end: END_FRAME_BYTES });
     g.bytes += END_FRAME_BYTES;
     g.rotateAfter = true;
     this.#sealed.push(g);
@@ -270,7 +297,7 @@ export class JournalWriter {
       open: file.id,
     });
     const t0 = performance.now();
-    const bufs = g.regions.map((r) => r.slab.subarray(r.start, r.end));
+    const bufs = g.regions.map((r) => r.slab.buf.subarray(r.start, r.end));
     await file.fh.writev(bufs, g.startOffset);
     const t1 = performance.now();
     await file.fh.datasync();
@@ -286,6 +313,10 @@ export class JournalWriter {
 
   #afterFlush(g: Group): void {
     this.#inFlight = undefined;
+    for (const r of g.regions) {
+      r.slab.users--;
+      this.#release(r.slab);
+    }
     this.#durable = g.rotateAfter
       ? { fileId: g.fileId + 1, offset: 0 }
       : { fileId: g.fileId, offset: g.startOffset + g.bytes };

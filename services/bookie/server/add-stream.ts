@@ -10,16 +10,14 @@
  * TOO_MANY_REQUESTS. Nothing a client sends can throw out of this handler.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { AddStreamRequest, AddStreamResponse } from '../../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
 import { Status } from '../../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { AddResultSchema } from '../../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
 import { BookieErrors, statusName, statusOf } from '../errors.ts';
+import { type AddOutcome, encodeAddResults, type WireAddBatch } from './add-codec.ts';
 import type { ServerContext } from './context.ts';
 import { validateAdd } from './validate.ts';
 
-type Result = MessageInitShape<typeof AddResultSchema>;
-type Call = ServerDuplexStream<AddStreamRequest, AddStreamResponse>;
+type Result = AddOutcome;
+type Call = ServerDuplexStream<WireAddBatch, Buffer>;
 
 export function handleAddStream(ctx: ServerContext, call: Call): void {
   new AddStream(ctx, call).start();
@@ -28,7 +26,7 @@ export function handleAddStream(ctx: ServerContext, call: Call): void {
 class AddStream {
   readonly #ctx: ServerContext;
   readonly #call: Call;
-  readonly #queue: AddStreamRequest[] = [];
+  readonly #queue: WireAddBatch[] = [];
   #busy = false;
   #waitingForRoom = false;
   #inFlightBytes = 0;
@@ -46,7 +44,7 @@ class AddStream {
 
   start(): void {
     this.#ctx.streams.add(this);
-    this.#call.on('data', (req: AddStreamRequest) => {
+    this.#call.on('data', (req: WireAddBatch) => {
       this.#queue.push(req);
       this.#drain();
     });
@@ -114,14 +112,15 @@ class AddStream {
   }
 
   /** Validate, admit and journal one message's entries; answer them after the fsync. */
-  #process(req: AddStreamRequest, noRoom: boolean): void {
+  #process(req: WireAddBatch, noRoom: boolean): void {
     const t0 = performance.now();
     const { storage, cfg, disk, metrics } = this.#ctx;
-    const entries = req.entries;
+    const { entries, buf: src } = req;
     const results: Result[] = new Array(entries.length);
     const accepted: { i: number; ledgerId: number; entryId: number; copy: Buffer }[] = [];
     const refuseAll = (err: unknown) => {
-      for (let i = 0; i < entries.length; i++) results[i] ??= this.#result(entries[i], statusOf(err));
+      const status = statusOf(err);
+      for (let i = 0; i < entries.length; i++) results[i] ??= { src, e: entries[i], status };
     };
     if (this.#ctx.closing) refuseAll(BookieErrors.make('BOOKIE_SHUTTING_DOWN'));
     else if (noRoom)
@@ -132,14 +131,15 @@ class AddStream {
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         try {
-          const v = validateAdd(e, cfg);
-          if (disk.readOnly && !v.recovery) {
+          validateAdd(e, src, cfg);
+          if (disk.readOnly && !e.recovery) {
             throw BookieErrors.make('BOOKIE_READ_ONLY', { usage: disk.last.usage.toFixed(3) });
           }
-          storage.admitAdd(v.ledgerId, v.masterKey, v.recovery);
-          accepted.push({ i, ledgerId: v.ledgerId, entryId: v.entryId, copy: storage.appendEntry(v.body) });
+          storage.admitAdd(e.ledgerId, e.masterKey, e.recovery);
+          storage.appendEntry(e.body);
+          accepted.push({ i, ledgerId: e.ledgerId, entryId: e.entryId, copy: e.body });
         } catch (err) {
-          results[i] = this.#result(e, statusOf(err));
+          results[i] = { src, e, status: statusOf(err) };
         }
       }
     }
@@ -152,7 +152,7 @@ class AddStream {
       for (const a of accepted) {
         if (err) storage.abandonAdd(a.copy);
         else storage.applyAdd(a.ledgerId, a.entryId, a.copy);
-        results[a.i] = this.#result(entries[a.i], err ? statusOf(err) : Status.OK);
+        results[a.i] = { src, e: entries[a.i], status: err ? statusOf(err) : Status.OK };
       }
       this.#inFlightBytes -= bytes;
       this.#inFlightMessages--;
@@ -162,13 +162,9 @@ class AddStream {
     });
   }
 
-  #result(e: AddStreamRequest['entries'][number], status: Status): Result {
-    return { requestId: e.requestId, ledgerId: e.ledgerId, entryId: e.entryId, status };
-  }
-
   #count(results: Result[], bytes: number): void {
     const byStatus = new Map<number, number>();
-    for (const r of results) byStatus.set(r.status as number, (byStatus.get(r.status as number) ?? 0) + 1);
+    for (const r of results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
     for (const [s, n] of byStatus) this.#ctx.metrics.addEntries.inc({ status: statusName(s as Status) }, n);
     if (bytes > 0) this.#ctx.metrics.addBytes.inc(bytes);
   }
@@ -183,7 +179,7 @@ class AddStream {
       this.#out = [];
       if (!this.#dead && out.length > 0) {
         try {
-          const ok = this.#call.write({ results: out } as unknown as AddStreamResponse);
+          const ok = this.#call.write(encodeAddResults(out));
           if (!ok && !this.#blockedOnWrite) {
             this.#blockedOnWrite = true;
             this.#call.once('drain', () => {
@@ -215,7 +211,7 @@ class AddStream {
   }
 }
 
-function messageBytes(req: AddStreamRequest): number {
+function messageBytes(req: WireAddBatch): number {
   let n = 0;
   for (const e of req.entries) n += e.body.byteLength;
   return n;

@@ -2,11 +2,12 @@
  * Request validation: every field a client sends is checked here before it reaches storage, and
  * every failure is a coded BookieError (errors.ts), answered with its Status.
  */
-import { ENVELOPE_OVERHEAD_BYTES, verifyEnvelope } from '../../../lib/ledger/envelope.ts';
-import type { AddEntry } from '../../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
+import { ENVELOPE_OVERHEAD_BYTES } from '../../../lib/ledger/envelope.ts';
 import type { BookieConfig } from '../config.ts';
 import { BookieErrors } from '../errors.ts';
+import { envelopeDigestOk } from '../journal/crc.ts';
 import { readSafeInt64BE } from '../journal/frame.ts';
+import { rawId, type WireAdd } from './add-codec.ts';
 
 const MAX_ID = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -45,22 +46,22 @@ export function masterKeyOf(key: Uint8Array, cfg: Pick<BookieConfig, 'maxMasterK
   return key;
 }
 
-export interface ValidAdd {
-  readonly ledgerId: number;
-  readonly entryId: number;
-  readonly masterKey: Uint8Array;
-  readonly body: Uint8Array;
-  readonly recovery: boolean;
-}
-
 /** Check an add: ids, sizes, the envelope's ids against the request's, and its digest. */
 export function validateAdd(
-  e: AddEntry,
+  e: WireAdd,
+  src: Buffer,
   cfg: Pick<BookieConfig, 'maxEntryBytes' | 'maxMasterKeyBytes'>,
-): ValidAdd {
-  const ledgerId = ledgerIdOf(e.ledgerId);
-  const entryId = entryIdOf(e.entryId);
-  const body = e.body;
+): void {
+  const { ledgerId, entryId, body } = e;
+  if (Number.isNaN(ledgerId)) {
+    throw BookieErrors.make('BOOKIE_BAD_LEDGER_ID', { ledgerId: rawId(src, e.ledStart, e.ledEnd) });
+  }
+  if (Number.isNaN(entryId)) {
+    throw BookieErrors.make('BOOKIE_BAD_ENTRY_ID', {
+      entryId: rawId(src, e.entStart, e.entEnd),
+      why: 'must be 0 .. 2^53-1',
+    });
+  }
   if (body.byteLength > cfg.maxEntryBytes) {
     throw BookieErrors.make('BOOKIE_ENTRY_TOO_LARGE', {
       bytes: body.byteLength,
@@ -77,10 +78,9 @@ export function validateAdd(
       why: `envelope names ${readSafeInt64BE(body, 0)}/${readSafeInt64BE(body, 8)}, request ${ledgerId}/${entryId}`,
     });
   }
-  const lac = readSafeInt64BE(body, 16);
-  if (!(lac >= -1)) throw BookieErrors.make('BOOKIE_BAD_ENVELOPE', { why: 'lastAddConfirmed out of range' });
-  if (verifyEnvelope(body) !== undefined) {
-    throw BookieErrors.make('BOOKIE_DIGEST_MISMATCH', { ledgerId, entryId });
+  if (!(readSafeInt64BE(body, 16) >= -1)) {
+    throw BookieErrors.make('BOOKIE_BAD_ENVELOPE', { why: 'lastAddConfirmed out of range' });
   }
-  return { ledgerId, entryId, masterKey: masterKeyOf(e.masterKey, cfg), body, recovery: e.recovery };
+  if (!envelopeDigestOk(body)) throw BookieErrors.make('BOOKIE_DIGEST_MISMATCH', { ledgerId, entryId });
+  masterKeyOf(e.masterKey, cfg);
 }

@@ -219,11 +219,13 @@ export class LedgerStorage {
     return rec;
   }
 
-  /** Copy an admitted entry into the journal; returns the copy to pass to `applyAdd`. */
-  appendEntry(body: Uint8Array): Buffer {
-    const copy = this.journal.appendEntry(body);
-    this.pendingAddBytes += copy.length;
-    return copy;
+  /**
+   * Copy an admitted entry into the journal. The caller keeps `body` (the bytes received, which
+   * the write cache holds from `applyAdd` on) and must not modify it.
+   */
+  appendEntry(body: Buffer): void {
+    this.journal.appendEntry(body);
+    this.pendingAddBytes += body.length;
   }
 
   /** The entry is durable: make it readable. */

@@ -61,7 +61,9 @@ function body(ledgerId: number, entryId: number, bytes = 200): Buffer {
 function add(s: LedgerStorage, ledgerId: number, entryIds: number[], bytes = 200): Promise<void> {
   const copies = entryIds.map((e) => {
     s.admitAdd(ledgerId, KEY, false);
-    return { e, copy: s.appendEntry(body(ledgerId, e, bytes)) };
+    const copy = body(ledgerId, e, bytes);
+    s.appendEntry(copy);
+    return { e, copy };
   });
   return new Promise((resolve, reject) =>
     s.journal.commit((err) => {

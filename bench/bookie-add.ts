@@ -1,0 +1,231 @@
+/**
+ * Bookie add benchmark: `node bench/bookie-add.ts [--seconds 5] [--dir /path]`.
+ * Measures the raw disk first (same filesystem, same run), then starts a real bookie process
+ * (main.ts, default settings, no registration) and drives it over gRPC with a batching client:
+ * for 1 KiB and 64 KiB entries over 1 and 100 ledgers, a closed-loop maximum (entries/s, MB/s,
+ * per-entry latency) and an open-loop run at half that rate (latency from each entry's intended
+ * send time, so client stalls count). Prints its figures; asserts nothing.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BatchEntry, BenchAddClient } from './lib/add-client.ts';
+import { measureDisk } from './lib/disk.ts';
+import { latencyHistogram } from './lib/histogram.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const SECONDS = Number(arg('seconds', '5'));
+const WARMUP_MS = 1000;
+const root = mkdtempSync(join(arg('dir', tmpdir()), 'bench-bookie-'));
+
+interface Scenario {
+  readonly entryBytes: number;
+  readonly ledgers: number;
+  /** Entries per gRPC message and messages in flight (closed loop). */
+  readonly batch: number;
+  readonly window: number;
+}
+
+const ALL_SCENARIOS: Scenario[] = [
+  { entryBytes: 1024, ledgers: 1, batch: 64, window: 24 },
+  { entryBytes: 1024, ledgers: 100, batch: 64, window: 24 },
+  { entryBytes: 65536, ledgers: 1, batch: 4, window: 12 },
+  { entryBytes: 65536, ledgers: 100, batch: 4, window: 12 },
+];
+const ONLY = arg('only', '');
+const SCENARIOS = ALL_SCENARIOS.filter((s) => ONLY === '' || ONLY === `${s.entryBytes}x${s.ledgers}`);
+const SKIP_DISK = args.includes('--skip-disk');
+
+async function startBookie(): Promise<{ address: string; httpPort: number; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...(arg('node-args', '') ? arg('node-args', '').split(' ') : []),
+      join(import.meta.dirname, '../services/bookie/main.ts'),
+      '--registration',
+      'false',
+      '--bind-host',
+      '127.0.0.1',
+      '--grpc-port',
+      '0',
+      '--http-port',
+      '0',
+      '--journal-dir',
+      join(root, 'journal'),
+      '--ledger-dir',
+      join(root, 'ledgers'),
+      '--log-level',
+      'info',
+      ...(arg('bookie-args', '') ? arg('bookie-args', '').split(' ') : []),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [address, httpPort] = await new Promise<[string, number]>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"grpcPort":(\d+),"httpPort":(\d+)/.exec(buf);
+      if (m) resolve([`127.0.0.1:${m[1]}`, Number(m[2])]);
+      if (buf.length > 1 << 20) buf = '';
+    });
+    child.once('exit', (code) => reject(new Error(`bookie exited ${code}`)));
+  });
+  return {
+    address,
+    httpPort,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function makeBatch(s: Scenario, next: number[], rr: { i: number }): BatchEntry[] {
+  const out: BatchEntry[] = new Array(s.batch);
+  for (let k = 0; k < s.batch; k++) {
+    const l = rr.i++ % s.ledgers;
+    out[k] = { ledgerId: 1 + l + s.entryBytes * 1000, entryId: next[l]++ };
+  }
+  return out;
+}
+
+async function closedLoop(address: string, s: Scenario, next: number[]) {
+  const client = new BenchAddClient(address);
+  const payload = Buffer.alloc(s.entryBytes, 0x5a);
+  const hist = latencyHistogram();
+  const rr = { i: 0 };
+  const t0 = performance.now();
+  const end = t0 + WARMUP_MS + SECONDS * 1000;
+  let acked = 0;
+  let failed = 0;
+  let measuredFrom = 0;
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (client.inFlight < s.window && performance.now() < end) {
+        const sentAt = performance.now();
+        void client.send(makeBatch(s, next, rr), payload).then((r) => {
+          if (r.at >= t0 + WARMUP_MS) {
+            if (measuredFrom === 0) measuredFrom = r.at;
+            acked += r.ok;
+            failed += r.failed;
+            hist.record((r.at - sentAt) * 1000, r.ok);
+          }
+          if (client.inFlight === 0 && performance.now() >= end) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const secs = (performance.now() - measuredFrom) / 1000;
+  client.close();
+  return { rate: acked / secs, mbs: (acked * s.entryBytes) / 1e6 / secs, hist, failed };
+}
+
+async function openLoop(address: string, s: Scenario, rate: number, next: number[]) {
+  const client = new BenchAddClient(address);
+  const payload = Buffer.alloc(s.entryBytes, 0x5a);
+  const hist = latencyHistogram();
+  const rr = { i: 0 };
+  const t0 = performance.now() + 10;
+  const total = Math.floor(rate * (SECONDS - 1));
+  const warm = Math.floor(rate * 0.5);
+  let scheduled = 0;
+  let failed = 0;
+  await new Promise<void>((resolve) => {
+    let done = 0;
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+      while (scheduled < due) {
+        const n = Math.min(s.batch, due - scheduled);
+        const first = scheduled;
+        scheduled += n;
+        const batch = makeBatch({ ...s, batch: n }, next, rr);
+        void client.send(batch, payload).then((r) => {
+          failed += r.failed;
+          for (let i = 0; i < n; i++) {
+            if (first + i < warm) continue;
+            const intended = t0 + ((first + i) / rate) * 1000;
+            hist.record((r.at - intended) * 1000);
+          }
+          done += n;
+          if (done === total) resolve();
+        });
+      }
+      if (scheduled >= total) clearInterval(tick);
+    }, 1);
+  });
+  client.close();
+  return { hist, failed };
+}
+
+/** The bookie's own view: journal fsync latency and group sizes, checkpoint time (from /metrics). */
+async function journalFigures(httpPort: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const pick = (name: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}_sum`) || l.startsWith(`${name}_count`))
+      .map((l) => Number(l.split(' ').pop()));
+  const avg = (name: string, scale = 1) => {
+    const [sum, count] = pick(name);
+    return count ? ((sum / count) * scale).toFixed(2) : '-';
+  };
+  return (
+    `bookie metrics: journal fsync avg ${avg('magnetar_bookie_journal_fsync_seconds', 1000)} ms, ` +
+    `write avg ${avg('magnetar_bookie_journal_write_seconds', 1000)} ms, ` +
+    `group avg ${avg('magnetar_bookie_journal_group_records')} records / ${avg('magnetar_bookie_journal_group_bytes', 1 / 1024)} KiB, ` +
+    `checkpoint avg ${avg('magnetar_bookie_checkpoint_seconds', 1000)} ms`
+  );
+}
+
+async function main() {
+  console.log(
+    `bookie add benchmark — ${cpus().length} cpus (${cpus()[0]?.model}), load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(`dir ${root}, ${SECONDS} s per phase\n`);
+  console.log('raw disk (same filesystem):');
+  const disk = SKIP_DISK
+    ? [{ name: 'skipped', mbPerSec: 1, opsPerSec: 0, fsyncMs: '-' }]
+    : await measureDisk(root, Math.min(3, SECONDS));
+  for (const d of disk) {
+    console.log(
+      `  ${d.name}: ${d.mbPerSec.toFixed(1)} MB/s, ${d.opsPerSec.toFixed(0)} fsync/s, fsync p50/p99/p99.9 ${d.fsyncMs} ms`,
+    );
+  }
+  const seqMbs = disk[0].mbPerSec;
+  const bookie = await startBookie();
+  console.log(`\nbookie at ${bookie.address} (default settings)\n`);
+  const next = new Array(100).fill(0);
+  const rows: string[] = [];
+  for (const s of SCENARIOS) {
+    const counters = new Array(s.ledgers).fill(0).map((_, i) => next[i] ?? 0);
+    const max = await closedLoop(bookie.address, s, counters);
+    const half = await openLoop(bookie.address, s, max.rate / 2, counters);
+    const row =
+      `${String(s.entryBytes).padStart(6)} B x ${String(s.ledgers).padStart(3)} ledgers | ` +
+      `max ${max.rate.toFixed(0).padStart(7)} entries/s ${max.mbs.toFixed(1).padStart(6)} MB/s ` +
+      `(${((100 * max.mbs) / seqMbs).toFixed(0)}% of raw seq) p50/p99/p99.9 ${max.hist.summary()} ms | ` +
+      `at ${(max.rate / 2).toFixed(0)}/s: p50/p99/p99.9 ${half.hist.summary()} ms` +
+      (max.failed + half.failed > 0 ? ` | FAILED ${max.failed + half.failed}` : '');
+    console.log(row);
+    rows.push(row);
+  }
+  if (args.includes('--metrics')) console.log(await journalFigures(bookie.httpPort));
+  await bookie.stop();
+  rmSync(root, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  rmSync(root, { recursive: true, force: true });
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { encodeEnvelope } from '../../../lib/ledger/envelope.ts';
+import { crc32c } from '../../../lib/util/crc32c.ts';
+import { crc32cRange, envelopeDigestOk } from './crc.ts';
+
+describe('crc32c helpers', () => {
+  it('match the native crc32c for short and long inputs, chained or not', () => {
+    for (const size of [0, 1, 31, 32, 64, 65, 1000]) {
+      const b = Buffer.from(Array.from({ length: size + 10 }, (_, i) => (i * 37 + size) & 0xff));
+      expect(crc32cRange(b, 5, 5 + size)).toBe(crc32c(b.subarray(5, 5 + size)));
+      expect(crc32cRange(b, 5, 5 + size, 1234567)).toBe(crc32c(b.subarray(5, 5 + size), 1234567));
+    }
+  });
+  it('verifies envelopes like lib/ledger/envelope', () => {
+    const env = encodeEnvelope(
+      { ledgerId: 3, entryId: 4, lastAddConfirmed: 3, length: 9 },
+      Buffer.from('payload!!'),
+    );
+    expect(envelopeDigestOk(env)).toBe(true);
+    for (const i of [0, 20, 33, 40]) {
+      const bad = Buffer.from(env);
+      bad[i] ^= 1;
+      expect(envelopeDigestOk(bad)).toBe(false);
+    }
+    expect(envelopeDigestOk(env.subarray(0, 20))).toBe(false);
+  });
+});
