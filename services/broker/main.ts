@@ -15,6 +15,7 @@ import { PolicyStore } from '../../lib/policies/store.ts';
 import { adminHttpServer } from './admin/http-server.ts';
 import { type BrokerDeps, startBroker } from './broker.ts';
 import { type BrokerConfig, loadBrokerConfig } from './config.ts';
+import { openStorage } from './storage.ts';
 
 function pick<T>(config: BrokerConfig, spec: Record<string, unknown>): T {
   return Object.fromEntries(Object.keys(spec).map((k) => [k, (config as Record<string, unknown>)[k]])) as T;
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
       authz: new AuthorizationService(auth, policyStore),
     });
     if (auth.authenticationEnabled) deps.authenticator = authn.roleAuthenticator();
+    const storage = await openStorage(config, store, log);
+    deps.managedLedgers = storage.managedLedgers;
+    closers.unshift(() => storage.close());
   }
   const broker = await startBroker(config, deps);
   let stopping = false;
