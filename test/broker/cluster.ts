@@ -12,7 +12,7 @@ import { createMetrics } from '../../lib/metrics/index.ts';
 import { builtinPolicyDefaults } from '../../lib/policies/defaults.ts';
 import { createNamespace } from '../../lib/policies/namespaces.ts';
 import { PolicyStore } from '../../lib/policies/store.ts';
-import { type Broker, startBroker } from '../../services/broker/broker.ts';
+import { type Broker, type BrokerDeps, startBroker } from '../../services/broker/broker.ts';
 import { loadBrokerConfig } from '../../services/broker/config.ts';
 import { ConfigPolicies } from '../../services/broker/policies.ts';
 import { openStorage } from '../../services/broker/storage.ts';
@@ -64,6 +64,7 @@ export async function startStorageCluster(
 export async function startStorageBroker(
   sc: StorageCluster,
   overrides: Record<string, unknown> = {},
+  deps: Partial<BrokerDeps> = {},
 ): Promise<Broker & { storageClose(): Promise<void> }> {
   const config = loadBrokerConfig({
     overrides: {
@@ -83,6 +84,7 @@ export async function startStorageBroker(
     metadataStore: store,
     managedLedgers: storage.managedLedgers,
     policies: new ConfigPolicies(config, store),
+    ...deps,
   });
   return Object.assign(broker, {
     async storageClose() {
