@@ -1,6 +1,6 @@
 /** The metadata store a bookie keeps its cookie and registration in (none: dirs only). */
 import type { Logger } from '../../../lib/log/index.ts';
-import { openEtcdStore } from '../../../lib/metadata/etcd-store.ts';
+import { openMetadataStore } from '../../../lib/metadata/index.ts';
 import type { MetadataStore } from '../../../lib/metadata/store.ts';
 import type { BookieConfig } from '../config.ts';
 import { BookieErrors } from '../errors.ts';
@@ -17,11 +17,5 @@ export async function openStore(
       why: 'registration needs --metadata-url (or --registration false for a bookie without metadata)',
     });
   }
-  const m = /^etcd:\/\/([^/]+)(\/.*)?$/.exec(cfg.metadataUrl);
-  if (!m) {
-    throw BookieErrors.make('BOOKIE_CONFIG_INVALID', {
-      why: `metadataUrl ${cfg.metadataUrl}: a bookie process opens etcd://host:port[,host:port]/prefix`,
-    });
-  }
-  return openEtcdStore({ hosts: m[1].split(','), rootPrefix: (m[2] ?? '').replace(/\/+$/, ''), logger: log });
+  return openMetadataStore(cfg.metadataUrl, { logger: log });
 }
