@@ -95,7 +95,9 @@ describe('bad input over gRPC (real process)', { concurrent: false }, () => {
       ],
     ];
     const results = await session.add(cases.map(([, e]) => e));
-    cases.forEach(([name, , want], i) => expect(results[i].status, name).toBe(want));
+    cases.forEach(([name, , want], i) => {
+      expect(results[i].status, name).toBe(want);
+    });
     // Results echo the ids the client sent, even invalid ones.
     expect(results[0].ledgerId).toBe(-1n);
     expect(results[1].entryId).toBe(-5n);
