@@ -137,6 +137,9 @@ export class Election {
     const won = new Promise<void>((resolve, reject) => {
       this.#settle = (err) => (err ? reject(err) : resolve());
     });
+    // The campaign can end (session lost) while the candidacy put below is still in flight, before
+    // anyone awaits `won`: mark the rejection handled here; the caller still receives it.
+    won.catch(() => undefined);
     session.onLost((reason) => this.#end(`session lost: ${reason.message}`));
     try {
       this.#version = await store.put(this.key, value, { expectedVersion: 'absent', session });
