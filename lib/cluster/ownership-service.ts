@@ -117,6 +117,7 @@ export class OwnershipService implements LookupHost {
   readonly #signals: OwnershipSignals;
   #session: Session | undefined;
   #state: ServiceState = 'starting';
+  #reconnecting: Promise<void> | undefined;
   #draining = false;
   #lookups = 0;
 
@@ -379,25 +380,32 @@ export class OwnershipService implements LookupHost {
       { session: session.id, err: reason.message },
       'broker session lost: giving up every bundle',
     );
+    this.#session = undefined;
     this.#state = 'reconnecting';
     this.#registrar.stop();
     const lost = [...this.#owned.values()];
     this.#owned.clear();
     this.#signals.owned(0, 'lost');
     for (const o of lost) void this.#runHandlers(o.id, 'lost');
-    const retry = () => {
-      if (this.#state !== 'reconnecting') return;
-      this.#openSession().then(
-        () => {
-          if (this.#state === 'reconnecting') this.#state = 'running';
-        },
-        (err: unknown) => {
+    this.#reconnect();
+  }
+
+  /** One loop at a time opens a new session until one survives its registration. */
+  #reconnect(): void {
+    if (this.#reconnecting) return;
+    this.#reconnecting = (async () => {
+      while (this.#state === 'reconnecting') {
+        try {
+          await this.#openSession();
+          if (this.#session?.alive && this.#state === 'reconnecting') this.#state = 'running';
+        } catch (err) {
           this.log.warn({ err: (err as Error).message }, 'cannot open a new session yet');
-          setTimeout(retry, this.config.sessionRecreateDelayMs).unref();
-        },
-      );
-    };
-    retry();
+          await new Promise((r) => setTimeout(r, this.config.sessionRecreateDelayMs));
+        }
+      }
+    })().finally(() => {
+      this.#reconnecting = undefined;
+    });
   }
 
   /**
