@@ -26,6 +26,8 @@ import { bookieServiceDefinition, bookieServiceImpl } from './server/service.ts'
 import { LedgerStorage } from './storage/ledger-storage.ts';
 import { storageHooks } from './storage-hooks.ts';
 
+const GAUGE_INTERVAL_MS = 1000;
+
 export interface StartOptions {
   /** Use this store instead of opening `metadataUrl` (standalone mode shares one). */
   readonly metadataStore?: MetadataStore;
@@ -120,6 +122,17 @@ export async function startBookie(config: BookieConfig, opts: StartOptions = {})
     metrics.readOnly.set(monitor.readOnly ? 1 : 0);
     monitor.start(cfg.diskCheckIntervalMs);
     cleanup.push(async () => monitor.stop());
+
+    const gauges = setInterval(() => {
+      metrics.writeCacheBytes.set(storage.cachedBytes);
+      metrics.readCacheBytes.set(storage.readCache.bytes);
+      metrics.ledgers.set(storage.ledgers.size);
+      metrics.entryLogBytes.set(storage.logs.totalBytes());
+      metrics.diskUsage.set(monitor.last.usage);
+      metrics.diskFreeBytes.set(monitor.last.freeBytes);
+    }, GAUGE_INTERVAL_MS);
+    gauges.unref();
+    cleanup.push(async () => clearInterval(gauges));
 
     const ctx: ServerContext = {
       cfg,

@@ -51,7 +51,7 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
     if (!rec) continue;
     const items: { entryId: number; slot: Slot }[] = [];
     for (const [entryId, body] of list) {
-      items.push({ entryId, slot: await s.logs.append(body) });
+      items.push({ entryId, slot: s.logs.tryAppend(body) ?? (await s.logs.append(body)) });
       bytes += body.length;
     }
     entries += items.length;

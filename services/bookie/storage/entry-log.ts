@@ -45,20 +45,27 @@ export class EntryLogs {
   #chunkLog: WritingLog | undefined;
   #chunkStart = 0;
   readonly #unsynced = new Set<WritingLog>();
+  readonly #syncEveryBytes: number;
+  #unsyncedBytes = 0;
 
-  private constructor(dir: string, maxBytes: number, nextId: number) {
+  private constructor(dir: string, maxBytes: number, nextId: number, syncEveryBytes: number) {
     this.dir = dir;
     this.#maxBytes = maxBytes;
     this.#nextId = nextId;
+    this.#syncEveryBytes = syncEveryBytes;
   }
 
-  static async open(dir: string, maxBytes: number): Promise<EntryLogs> {
+  /**
+   * `syncEveryBytes`: write-back is forced this often while a checkpoint writes, so that one
+   * large fdatasync at its end does not stall the journal's fsyncs on the same disk.
+   */
+  static async open(dir: string, maxBytes: number, syncEveryBytes = 4 * 1024 * 1024): Promise<EntryLogs> {
     const ids: number[] = [];
     for (const name of await readdir(dir)) {
       const m = LOG_RE.exec(name);
       if (m) ids.push(Number.parseInt(m[1], 16));
     }
-    const logs = new EntryLogs(dir, maxBytes, ids.length ? Math.max(...ids) + 1 : 0);
+    const logs = new EntryLogs(dir, maxBytes, ids.length ? Math.max(...ids) + 1 : 0, syncEveryBytes);
     for (const id of ids) {
       const path = join(dir, entryLogName(id));
       const fh = await open(path, 'r');
@@ -89,9 +96,18 @@ export class EntryLogs {
   }
 
   /**
-   * Append one envelope; returns its slot. The bytes are buffered: call `flushChunk` when
-   * `chunkFull`, and `sync` before the slot may be published in the index.
+   * Append one envelope without waiting when it fits the current chunk and log; undefined when
+   * the caller must use `append` (a chunk write or a new log is due).
    */
+  tryAppend(body: Uint8Array): Slot | undefined {
+    const log = this.#current;
+    const recordBytes = 4 + body.byteLength;
+    if (!log || log.size + recordBytes > this.#maxBytes || this.#chunkLog !== log) return undefined;
+    if (this.#chunk.length - this.#chunkLen < recordBytes) return undefined;
+    return this.#put(log, body);
+  }
+
+  /** Append one envelope; returns its slot. Call `sync` before the slot is published in the index. */
   async append(body: Uint8Array): Promise<Slot> {
     const recordBytes = 4 + body.byteLength;
     if (!this.#current || this.#current.size + recordBytes > this.#maxBytes) await this.#roll();
@@ -102,6 +118,11 @@ export class EntryLogs {
       this.#chunkStart = log.size;
       if (this.#chunk.length < recordBytes) this.#chunk = Buffer.allocUnsafe(recordBytes);
     }
+    return this.#put(log, body);
+  }
+
+  #put(log: WritingLog, body: Uint8Array): Slot {
+    const recordBytes = 4 + body.byteLength;
     this.#chunk.writeUInt32LE(body.byteLength, this.#chunkLen);
     this.#chunk.set(body, this.#chunkLen + 4);
     this.#chunkLen += recordBytes;
@@ -120,11 +141,18 @@ export class EntryLogs {
     await log.file.fh.write(this.#chunk, 0, len, this.#chunkStart);
     this.#chunkStart += len;
     this.#unsynced.add(log);
+    this.#unsyncedBytes += len;
+    if (this.#unsyncedBytes >= this.#syncEveryBytes) await this.#syncFiles();
   }
 
   /** Make every appended envelope durable. */
   async sync(): Promise<void> {
     await this.flushChunk();
+    await this.#syncFiles();
+  }
+
+  async #syncFiles(): Promise<void> {
+    this.#unsyncedBytes = 0;
     for (const log of [...this.#unsynced]) {
       await log.file.fh.datasync();
       this.#unsynced.delete(log);

@@ -104,7 +104,7 @@ async function compactLog(s: LedgerStorage, logId: number): Promise<{ entries: n
         s.markLimbo(m.rec, 'corrupt entry in an entry log');
         continue;
       }
-      m.to = await s.logs.append(body!);
+      m.to = s.logs.tryAppend(body!) ?? (await s.logs.append(body!));
       bytes += m.from.length;
     }
     i = j;
