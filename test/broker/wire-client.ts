@@ -38,6 +38,7 @@ export class WireClient {
   readonly socket: Socket;
   private readonly decoder = new FrameDecoder(64 * 1024 * 1024);
   private nextRequestId = 1n;
+  private readonly producerNames = new Map<bigint, string>();
   private readonly waiters: { match: (c: BaseCommand) => boolean; resolve: (c: BaseCommand) => void }[] = [];
   readonly received: BaseCommand[] = [];
   readonly messages: ReceivedMessage[] = [];
@@ -145,10 +146,13 @@ export class WireClient {
     extra: Partial<Record<string, unknown>> = {},
   ): Promise<BaseCommand> {
     const requestId = this.requestId();
-    return this.request(
+    const r = await this.request(
       { type: BaseCommand_Type.PRODUCER, producer: { topic, producerId, requestId, ...extra } },
       requestId,
     );
+    // Like real clients, put the producer's (possibly broker-given) name into every message's metadata.
+    if (r.producerSuccess) this.producerNames.set(producerId, r.producerSuccess.producerName);
+    return r;
   }
 
   async subscribe(
@@ -196,7 +200,8 @@ export class WireClient {
           c.sendError?.producerId === producerId &&
           c.sendError.sequenceId === sequenceId),
     );
-    this.socket.write(buildSend(producerId, sequenceId, payload, metadata, keys));
+    const producerName = this.producerNames.get(producerId) ?? 'wire-test';
+    this.socket.write(buildSend(producerId, sequenceId, payload, { producerName, ...metadata }, keys));
     return p;
   }
 
