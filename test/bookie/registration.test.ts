@@ -13,7 +13,7 @@ import { BookieRegistrationSchema, CookieSchema } from '../../lib/gen/magnetar/m
 import { keys, openMetadataStore } from '../../lib/metadata/index.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
 import { payloadFor } from '../../services/bookie/testing/client.ts';
-import { stopAll, tempDir, uniquePrefix } from '../harness/index.ts';
+import { startLocalEtcd, stopAll, tempDir, uniquePrefix } from '../harness/index.ts';
 import { type BookieDirs, bookieDirs, expectStartFailure, startBookieProcess, waitFor } from './helpers.ts';
 
 const CLUSTER = 'bktest';
@@ -108,6 +108,45 @@ describe('bookie registration and cookies (real etcd, real processes)', { concur
     expect(second?.sessionId).toBeDefined();
     expect(second?.sessionId).not.toBe(first?.sessionId);
     await b2.stop();
+  });
+
+  it('registers again with a new session after losing its session while etcd was unreachable', async () => {
+    const etcd = await startLocalEtcd();
+    const privateUrl = `etcd://${etcd.endpoint}/lost`;
+    const own = await openMetadataStore(privateUrl);
+    try {
+      const b = await startBookieProcess('reg-3', bookieDirs(), [
+        '--metadata-url',
+        privateUrl,
+        '--cluster-name',
+        CLUSTER,
+        '--registration-ttl-ms',
+        '1000',
+        '--registration-wait-ms',
+        '20000',
+      ]);
+      const key = keys.bookieRegistration(CLUSTER, 'writable', 'reg-3');
+      const before = (await own.get(key))?.sessionId;
+      expect(before).toBeDefined();
+      etcd.pause!();
+      await new Promise((r) => setTimeout(r, 3000));
+      etcd.resume!();
+      await waitFor(
+        'a new registration',
+        async () => {
+          const now = await own.get(key).catch(() => undefined);
+          return now?.sessionId !== undefined && now.sessionId !== before;
+        },
+        30_000,
+      );
+      expect(b.proc.logs()).toMatch(/registration session lost/);
+      // It served throughout: the add path never depends on etcd.
+      await addSome(b, 1, 0, 5);
+      await b.stop();
+    } finally {
+      await own.close();
+      await etcd.stop();
+    }
   });
 
   it("refuses to start on wiped disks, on another bookie's disks, and on a replaced journal dir", async () => {

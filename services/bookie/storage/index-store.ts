@@ -80,6 +80,7 @@ export class IndexStore {
     const logPath = join(dir, logName(gen));
     const logBytes = cp?.indexLogBytes ?? 0;
     const log = await open(logPath, logBytes === 0 ? 'w+' : 'r+');
+    if (logBytes === 0) await fsyncDir(dir); // the CHECKPOINT will name this file: its entry must last
     const { size } = await log.stat();
     const buf = Buffer.allocUnsafe(logBytes);
     if (size < logBytes || (await log.read(buf, 0, logBytes, 0)).bytesRead !== logBytes) {
