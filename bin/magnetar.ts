@@ -2,7 +2,12 @@
  * `magnetar <command>`: one binary for the services and the tools. Each subcommand lives in its
  * own module and is loaded only when used, so `magnetar --help` stays fast.
  */
+import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
+
+// Cache compiled code (type-stripped sources included) across runs: start-up is dominated by
+// loading modules, and this roughly halves it (`magnetar standalone` must be ready in < 2 s).
+enableCompileCache(fileURLToPath(new URL('../node_modules/.cache/magnetar-compile', import.meta.url)));
 
 interface Subcommand {
   readonly summary: string;
@@ -17,17 +22,31 @@ async function runMain(path: string, argv: string[]): Promise<void> {
 }
 
 const commands: Record<string, Subcommand> = {
-  bookie: { summary: 'run a bookie (storage node)', run: (a) => runMain(here('../services/bookie/main.ts'), a) },
+  bookie: {
+    summary: 'run a bookie (storage node)',
+    run: (a) => runMain(here('../services/bookie/main.ts'), a),
+  },
   broker: { summary: 'run a broker', run: (a) => runMain(here('../services/broker/main.ts'), a) },
   coordinator: {
     summary: 'run a coordinator (control plane)',
     run: (a) => runMain(here('../services/coordinator/main.ts'), a),
   },
+  standalone: {
+    summary: 'run bookie + broker + coordinator in one process (public/default ready)',
+    run: (a) => runMain(here('../services/standalone/main.ts'), a),
+  },
 };
 
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`);
-  return ['usage: magnetar <command> [options]', '', 'commands:', ...rows, '', 'magnetar <command> --help for the options of one command.'].join('\n');
+  return [
+    'usage: magnetar <command> [options]',
+    '',
+    'commands:',
+    ...rows,
+    '',
+    'magnetar <command> --help for the options of one command.',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
