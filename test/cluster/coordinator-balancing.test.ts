@@ -42,7 +42,6 @@ function ownedBy(broker: string, ns = 'acme/shed'): string[] {
 describe('shedding and splitting', { concurrent: false }, () => {
   let coord: CoordinatorProc;
   let a: AgentProc;
-  let b: AgentProc;
 
   it('sheds bundles from an overloaded broker and does not bounce them back', async () => {
     store = await openStore(prefix, endpoint);
@@ -62,7 +61,7 @@ describe('shedding and splitting', { concurrent: false }, () => {
       'split-max-topics': 5,
     });
     a = await startAgent(endpoint, prefix, CLUSTER, 'a');
-    b = await startAgent(endpoint, prefix, CLUSTER, 'b');
+    await startAgent(endpoint, prefix, CLUSTER, 'b');
     await waitFor('leader', async () => (await coord.status()).leader === true);
     for (let i = 0; i < 12; i++) {
       const r = await a.get(`/lookup?topic=persistent://acme/shed/t-${i}&authoritative=true`);

@@ -5,7 +5,6 @@
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BundleStates, ownerBound } from '../../lib/cluster/ownership-state.ts';
-import { OwnershipStore } from '../../lib/cluster/ownership-store.ts';
 import { ClusterView } from '../../lib/cluster/view.ts';
 import { silentLogger } from '../../lib/log/index.ts';
 import type { EtcdMetadataStore } from '../../lib/metadata/etcd-store.ts';
