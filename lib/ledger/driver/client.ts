@@ -50,6 +50,7 @@ export function createLedgerClient(deps: LedgerClientDeps): LedgerClientImpl {
     placement: deps.placement ?? spreadPlacement,
     limits: ledgerLimits(deps.limits ?? {}),
     defects: deps.testOnlyDefects ?? {},
+    suspectBookies: new Map(),
     trace: deps.trace,
   };
   const writers = new Set<LedgerWriter>();

@@ -15,6 +15,8 @@ export interface DriverContext {
   readonly placement: PlacementPolicy;
   readonly limits: LedgerLimits;
   readonly defects: ProtocolDefects;
+  /** Bookies that failed a read recently (id → until when, ms): readers ask them last. */
+  readonly suspectBookies: Map<string, number>;
   /** Structured events for logs and traces (the simulation records them). */
   readonly trace?: (event: string, details: Record<string, unknown>) => void;
 }

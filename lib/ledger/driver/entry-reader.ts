@@ -17,7 +17,7 @@ import { ensembleFor, lastSegment, type LedgerMeta, segmentFor } from '../protoc
 import { EntryReadOp, type EntryReadEffect, QuorumLacOp, type ReadReply } from '../protocol/quorum-ops.ts';
 import type { DriverContext } from './context.ts';
 import type { TimerHandle } from './env.ts';
-import { type ReadEntryReply, statusName } from './transport.ts';
+import { type ReadEntryReply, type ReplyStatus, statusName, TransportStatus } from './transport.ts';
 
 /** Turn a bookie's answer into what the protocol reasons about. */
 export function classifyRead(r: ReadEntryReply, ledgerId: number, entryId: number): ReadReply {
@@ -36,6 +36,9 @@ export function classifyBody(body: Uint8Array, ledgerId: number, entryId: number
   return { kind: 'found', body };
 }
 
+/** How long a bookie that failed a read is asked last. */
+const SUSPECT_MS = 5_000;
+
 export class EntryReader {
   readonly #ctx: DriverContext;
   readonly #password: Uint8Array;
@@ -45,19 +48,36 @@ export class EntryReader {
     this.#password = password;
   }
 
+  /** Bookies that failed a read recently are asked last (and avoided when planning ranges). */
+  #suspect(bookieId: string): boolean {
+    const until = this.#ctx.suspectBookies.get(bookieId);
+    return until !== undefined && until > this.#ctx.env.nowMs();
+  }
+
+  #noteReply(bookieId: string, status: ReplyStatus): void {
+    if (status === TransportStatus.UNAVAILABLE || status === TransportStatus.TIMEOUT) {
+      this.#ctx.suspectBookies.set(bookieId, this.#ctx.env.nowMs() + SUSPECT_MS);
+    } else if (this.#ctx.suspectBookies.has(bookieId)) {
+      this.#ctx.suspectBookies.delete(bookieId);
+    }
+  }
+
   /** One entry from any bookie of its write set; resolves with the verified envelope. */
   readOne(meta: LedgerMeta, entryId: number): Promise<DecodedEnvelope> {
     const { ctx, ledgerId } = { ctx: this.#ctx, ledgerId: meta.ledgerId };
-    const op = new EntryReadOp(entryId, writeSet(entryId, ensembleFor(meta, entryId), meta));
+    const ws = writeSet(entryId, ensembleFor(meta, entryId), meta);
+    const candidates = [...ws.filter((b) => !this.#suspect(b)), ...ws.filter((b) => this.#suspect(b))];
+    const op = new EntryReadOp(entryId, candidates);
     return new Promise((resolve, reject) => {
       let timer: TimerHandle | undefined;
       const exec = (effects: readonly EntryReadEffect[]) => {
         for (const e of effects) {
           if (e.kind === 'send') {
             const req = { ledgerId, entryId, fence: false, masterKey: this.#password };
-            ctx.transport.readEntry(e.bookieId, req, ctx.limits.bookieRequestTimeoutMs, (r) =>
-              exec(op.onReply(e.bookieId, classifyRead(r, ledgerId, entryId))),
-            );
+            ctx.transport.readEntry(e.bookieId, req, ctx.limits.bookieRequestTimeoutMs, (r) => {
+              this.#noteReply(e.bookieId, r.status);
+              exec(op.onReply(e.bookieId, classifyRead(r, ledgerId, entryId)));
+            });
           } else if (e.kind === 'arm-speculative-timer') {
             timer?.cancel();
             timer = ctx.env.setTimer(ctx.limits.speculativeReadDelayMs, () =>
@@ -77,41 +97,46 @@ export class EntryReader {
     });
   }
 
+  /**
+   * The run starting at `e`, read from one bookie with one ReadRange. The bookie at position p of
+   * e's write set also holds e+1 … e+p (every entry when E = Qw), so the run goes to the last
+   * healthy position. Planned when a worker takes it, so it avoids bookies that just failed.
+   */
+  #nextRun(meta: LedgerMeta, e: number, last: number): { first: number; last: number; bookieId: string } {
+    const seg = segmentFor(meta, e);
+    const after = meta.segments.find((s) => s.firstEntryId > seg.firstEntryId);
+    const segEnd = after === undefined ? Number.MAX_SAFE_INTEGER : after.firstEntryId - 1;
+    const ws = writeSet(e, seg.bookieIds, meta);
+    let p = ws.length - 1;
+    while (p > 0 && this.#suspect(ws[p])) p--;
+    const length = meta.ensembleSize > meta.writeQuorum ? p + 1 : this.#ctx.limits.readRangeEntriesMax;
+    return { first: e, last: Math.min(last, segEnd, e + length - 1), bookieId: ws[p] };
+  }
+
   /** Entries first..last (caller checked they are confirmed), in order. */
   async readMany(meta: LedgerMeta, first: number, last: number): Promise<DecodedEnvelope[]> {
     assert(first >= 0 && last >= first, 'bad read range', { first, last });
     const out = new Array<DecodedEnvelope>(last - first + 1);
-    const runs: [number, number][] = [];
-    for (let e = first; e <= last; ) {
-      const seg = segmentFor(meta, e);
-      const runLength =
-        meta.ensembleSize === meta.writeQuorum ? this.#ctx.limits.readRangeEntriesMax : meta.writeQuorum;
-      const nextSeg =
-        meta.segments.find((s) => s.firstEntryId > seg.firstEntryId)?.firstEntryId ?? Number.MAX_SAFE_INTEGER;
-      const end = Math.min(last, e + runLength - 1, nextSeg - 1);
-      runs.push([e, end]);
-      e = end + 1;
-    }
-    let next = 0;
+    let next = first;
     const worker = async () => {
-      while (next < runs.length) {
-        const [a, b] = runs[next++];
-        const got = a === b ? [] : await this.#readRange(meta, a, b);
+      while (next <= last) {
+        const run = this.#nextRun(meta, next, last);
+        next = run.last + 1;
+        const got =
+          run.first === run.last ? [] : await this.#readRange(meta, run.first, run.last, run.bookieId);
         got.forEach((d, i) => {
-          out[a - first + i] = d;
+          out[run.first - first + i] = d;
         });
-        for (let e = a + got.length; e <= b; e++) out[e - first] = await this.readOne(meta, e);
+        for (let e = run.first + got.length; e <= run.last; e++) out[e - first] = await this.readOne(meta, e);
       }
     };
-    const workers = Math.min(this.#ctx.limits.readConcurrencyMax, runs.length);
+    const workers = Math.min(this.#ctx.limits.readConcurrencyMax, last - first + 1);
     await Promise.all(Array.from({ length: workers }, worker));
     return out;
   }
 
-  /** Entries a..b from the one bookie holding them all; returns the verified prefix it sent. */
-  #readRange(meta: LedgerMeta, a: number, b: number): Promise<DecodedEnvelope[]> {
-    const ensemble = ensembleFor(meta, a);
-    const bookieId = ensemble[(a + meta.writeQuorum - 1) % meta.ensembleSize];
+  /** Entries a..b from `bookieId`, which holds them all; returns the verified prefix it sent. */
+  #readRange(meta: LedgerMeta, a: number, b: number, bookieId: string): Promise<DecodedEnvelope[]> {
     const { limits, transport } = this.#ctx;
     const req = {
       ledgerId: meta.ledgerId,
@@ -121,6 +146,7 @@ export class EntryReader {
     };
     return new Promise((resolve) => {
       transport.readRange(bookieId, req, limits.bookieRequestTimeoutMs, (r) => {
+        this.#noteReply(bookieId, r.status);
         const out: DecodedEnvelope[] = [];
         if (r.status !== Status.OK) return resolve(out);
         for (const body of r.bodies.slice(0, b - a + 1)) {
