@@ -57,6 +57,8 @@ export interface Broker {
   readonly service: BrokerService;
   readonly topics: TopicRegistry;
   readonly policies: PolicyProvider;
+  /** Open client connections on the binary protocol port. */
+  connectionCount(): number;
   close(): Promise<void>;
 }
 
@@ -141,6 +143,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     service,
     topics,
     policies,
+    connectionCount: () => protocol.connectionCount(),
     async close() {
       if (closing) return;
       closing = true;
