@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BatchEntry, BenchAddClient } from './lib/add-client.ts';
@@ -41,7 +42,15 @@ const ONLY = arg('only', '');
 const SCENARIOS = ALL_SCENARIOS.filter((s) => ONLY === '' || ONLY === `${s.entryBytes}x${s.ledgers}`);
 const SKIP_DISK = args.includes('--skip-disk');
 
-async function startBookie(): Promise<{ address: string; httpPort: number; stop: () => Promise<void> }> {
+interface BookieProc {
+  address: string;
+  httpPort: number;
+  /** CPU seconds (user + system) the bookie process used so far. */
+  cpuSeconds: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+async function startBookie(): Promise<BookieProc> {
   const child = spawn(
     process.execPath,
     [
@@ -78,6 +87,10 @@ async function startBookie(): Promise<{ address: string; httpPort: number; stop:
   return {
     address,
     httpPort,
+    cpuSeconds: async () => {
+      const f = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    },
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -208,13 +221,21 @@ async function main() {
   const rows: string[] = [];
   for (const s of SCENARIOS) {
     const counters = new Array(s.ledgers).fill(0).map((_, i) => next[i] ?? 0);
+    const cpu0 = await bookie.cpuSeconds();
+    const own0 = process.cpuUsage();
     const max = await closedLoop(bookie.address, s, counters);
+    const cpu1 = await bookie.cpuSeconds();
+    const own1 = process.cpuUsage(own0);
+    const entries = max.rate * SECONDS;
+    const cpuNote =
+      `cpu/entry: bookie ${(((cpu1 - cpu0) * 1e6) / entries).toFixed(1)} us, ` +
+      `client ${((own1.user + own1.system) / entries).toFixed(1)} us`;
     const half = await openLoop(bookie.address, s, max.rate / 2, counters);
     const row =
       `${String(s.entryBytes).padStart(6)} B x ${String(s.ledgers).padStart(3)} ledgers | ` +
       `max ${max.rate.toFixed(0).padStart(7)} entries/s ${max.mbs.toFixed(1).padStart(6)} MB/s ` +
       `(${((100 * max.mbs) / seqMbs).toFixed(0)}% of raw seq) p50/p99/p99.9 ${max.hist.summary()} ms | ` +
-      `at ${(max.rate / 2).toFixed(0)}/s: p50/p99/p99.9 ${half.hist.summary()} ms` +
+      `at ${(max.rate / 2).toFixed(0)}/s: p50/p99/p99.9 ${half.hist.summary()} ms | ${cpuNote}` +
       (max.failed + half.failed > 0 ? ` | FAILED ${max.failed + half.failed}` : '');
     console.log(row);
     rows.push(row);

@@ -26,6 +26,7 @@ import { IndexStore } from './index-store.ts';
 import { LedgerRecord } from './ledger-record.ts';
 import { type LimboMarker, readLimbo, writeLimbo } from './limbo.ts';
 import { ReadCache } from './read-cache.ts';
+import { CacheRoom } from './room.ts';
 import { WriteCache } from './write-cache.ts';
 
 export type StorageConfig = Pick<
@@ -104,7 +105,7 @@ export class LedgerStorage {
   #maint: Promise<void> = Promise.resolve();
   #checkpointQueued = false;
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #roomWaiters = new Set<() => void>();
+  readonly room: CacheRoom;
   #closed = false;
   #lastGc: Record<'minor' | 'major', number> = { minor: 0, major: 0 };
 
@@ -123,6 +124,7 @@ export class LedgerStorage {
     this.index = loaded.store;
     this.logs = logs;
     this.readCache = new ReadCache(o.cfg.readCacheMaxBytes);
+    this.room = new CacheRoom(o.cfg.writeCacheMaxBytes, () => this.cachedBytes);
   }
 
   get maxFrameBytes(): number {
@@ -317,31 +319,17 @@ export class LedgerStorage {
   }
 
   hasRoom(bytes: number): boolean {
-    const used = this.cachedBytes;
-    return used === 0 || used + bytes <= this.cfg.writeCacheMaxBytes;
+    return this.room.fits(bytes);
   }
 
-  /** Resolves true once `bytes` fit in the write cache, false after `timeoutMs`. */
+  /** Resolves true once `bytes` fit in the write cache (a checkpoint is requested), false after `timeoutMs`. */
   waitForRoom(bytes: number, timeoutMs: number): Promise<boolean> {
-    if (this.hasRoom(bytes)) return Promise.resolve(true);
     this.requestCheckpoint();
-    return new Promise((resolve) => {
-      const check = () => {
-        if (!this.hasRoom(bytes) && !this.#closed) return;
-        clearTimeout(timer);
-        this.#roomWaiters.delete(check);
-        resolve(!this.#closed);
-      };
-      const timer = setTimeout(() => {
-        this.#roomWaiters.delete(check);
-        resolve(false);
-      }, timeoutMs);
-      this.#roomWaiters.add(check);
-    });
+    return this.room.wait(bytes, timeoutMs);
   }
 
   notifyRoom(): void {
-    for (const w of [...this.#roomWaiters]) w();
+    this.room.changed();
   }
 
   requestCheckpoint(): void {
@@ -403,7 +391,7 @@ export class LedgerStorage {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
-    this.notifyRoom();
+    this.room.close();
     await this.journal.close();
     if (!this.journal.failed) await this.#serial(() => this.#checkpoint()).catch(() => {});
     await this.#maint;
