@@ -163,4 +163,22 @@ describe('bad input over gRPC (real process)', { concurrent: false }, () => {
     await alive();
     expect(b.proc.child.exitCode).toBeNull();
   });
+
+  it('survives clients that cancel streams with adds in flight or vanish mid-poll', async () => {
+    for (let round = 0; round < 5; round++) {
+      const s = b.client.openAddSession();
+      const pending = s.add(
+        Array.from({ length: 500 }, (_, i) => ({
+          ledgerId: 20 + round,
+          entryId: i,
+          payload: Buffer.alloc(500),
+        })),
+      );
+      s.cancel();
+      await pending.catch(() => undefined);
+    }
+    const poll = b.client.readLac({ ledgerId: 1n, previousLac: 100n, timeoutMs: 30_000 }, 200);
+    await expect(poll).rejects.toThrow(/DEADLINE_EXCEEDED|Deadline/);
+    await alive();
+  });
 });
