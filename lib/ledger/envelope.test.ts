@@ -13,6 +13,18 @@ describe('entry envelope', () => {
     expect(readEnvelopeHeader(body)).toEqual(header);
   });
 
+  it('encodes int64 fields exactly like BigInt would, negatives included', () => {
+    for (const v of [0, 1, -1, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 53 - 1, -(2 ** 53) + 1, 123456789012]) {
+      const body = encodeEnvelope(
+        { ledgerId: v, entryId: 5, lastAddConfirmed: v, length: 0 },
+        Buffer.alloc(0),
+      );
+      expect(body.readBigInt64BE(0)).toBe(BigInt(v));
+      expect(body.readBigInt64BE(16)).toBe(BigInt(v));
+      expect(readEnvelopeHeader(body)).toEqual({ ledgerId: v, entryId: 5, lastAddConfirmed: v, length: 0 });
+    }
+  });
+
   it('detects a flipped bit anywhere, and a short body', () => {
     const body = encodeEnvelope(header, Buffer.from('payload bytes'));
     for (let i = 0; i < body.length; i++) {

@@ -29,10 +29,10 @@ export type EnvelopeProblem = 'too-short' | 'digest-mismatch';
 
 export function encodeEnvelope(header: EnvelopeHeader, payload: Uint8Array): Buffer {
   const buf = Buffer.allocUnsafe(ENVELOPE_OVERHEAD_BYTES + payload.byteLength);
-  buf.writeBigInt64BE(BigInt(header.ledgerId), 0);
-  buf.writeBigInt64BE(BigInt(header.entryId), 8);
-  buf.writeBigInt64BE(BigInt(header.lastAddConfirmed), 16);
-  buf.writeBigInt64BE(BigInt(header.length), 24);
+  writeInt64(buf, header.ledgerId, 0);
+  writeInt64(buf, header.entryId, 8);
+  writeInt64(buf, header.lastAddConfirmed, 16);
+  writeInt64(buf, header.length, 24);
   buf.set(payload, ENVELOPE_OVERHEAD_BYTES);
   const digest = crc32c(payload, crc32c(buf.subarray(0, ENVELOPE_HEADER_BYTES)));
   buf.writeUInt32BE(digest, ENVELOPE_HEADER_BYTES);
@@ -44,10 +44,10 @@ export function readEnvelopeHeader(body: Uint8Array): EnvelopeHeader | undefined
   if (body.byteLength < ENVELOPE_OVERHEAD_BYTES) return undefined;
   const buf = asBuffer(body);
   return {
-    ledgerId: Number(buf.readBigInt64BE(0)),
-    entryId: Number(buf.readBigInt64BE(8)),
-    lastAddConfirmed: Number(buf.readBigInt64BE(16)),
-    length: Number(buf.readBigInt64BE(24)),
+    ledgerId: readInt64(buf, 0),
+    entryId: readInt64(buf, 8),
+    lastAddConfirmed: readInt64(buf, 16),
+    length: readInt64(buf, 24),
   };
 }
 
@@ -69,6 +69,20 @@ export function decodeEnvelope(body: Uint8Array): DecodedEnvelope | EnvelopeProb
   if (problem) return problem;
   const header = readEnvelopeHeader(body)!;
   return { ...header, payload: asBuffer(body).subarray(ENVELOPE_OVERHEAD_BYTES) };
+}
+
+const TWO_32 = 4294967296;
+
+/** Big-endian int64 of a safe integer (two 32-bit writes: no BigInt on the hot path). */
+function writeInt64(buf: Buffer, value: number, offset: number): void {
+  const hi = Math.floor(value / TWO_32);
+  buf.writeInt32BE(hi, offset);
+  buf.writeUInt32BE(value - hi * TWO_32, offset + 4);
+}
+
+/** Exact for |value| < 2^53; beyond that (never written by us) precision is lost, as with Number(). */
+function readInt64(buf: Buffer, offset: number): number {
+  return buf.readInt32BE(offset) * TWO_32 + buf.readUInt32BE(offset + 4);
 }
 
 function asBuffer(u8: Uint8Array): Buffer {

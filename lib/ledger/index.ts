@@ -15,7 +15,11 @@ import type { PlacementPolicy } from './protocol/placement.ts';
 
 export type * from './api.ts';
 export { createLedgerClient, type LedgerClientDeps, type LedgerClientImpl } from './driver/client.ts';
+export { type LedgerMetaStore, metadataLedgerStore } from './driver/meta-store.ts';
 export { type BookieInfo, type BookieRegistry, watchBookieRegistry } from './driver/registry.ts';
+export type { BookieTransport, ReplyStatus } from './driver/transport.ts';
+export { GrpcBookieTransport, type GrpcTransportOptions } from './grpc/grpc-transport.ts';
+export { decodeMeta, encodeMeta, type LedgerMeta, type VersionedMeta } from './protocol/metadata.ts';
 export { LedgerErrors, type LedgerErrorCode } from './errors.ts';
 export {
   defaultLedgerLimits,

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { WritableLedger } from '../../lib/ledger/api.ts';
 import { errorCode } from '../../lib/ledger/errors.ts';
+import type { GrpcBookieTransport } from '../../lib/ledger/grpc/grpc-transport.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
 import { stopAll, uniquePrefix } from '../harness/index.ts';
 import { connectClient, payloadOf, type RealCluster, startRealCluster } from './real-cluster.ts';
@@ -182,6 +183,20 @@ describe('ledger client on real bookies', { concurrent: false }, () => {
     const meta = await client.getLedgerMetadata(ledger.id);
     expect(meta?.customMetadata).toEqual({ topic: 't' });
     expect(Number(meta?.lastEntryId)).toBe(11);
+    // Many small appends made together share AddStream messages.
+    const transport = client.context.transport as GrpcBookieTransport;
+    const before = { ...transport.stats };
+    const batch = await client.createLedger({
+      ensembleSize: 1,
+      writeQuorum: 1,
+      ackQuorum: 1,
+      password: PASSWORD,
+    });
+    await Promise.all(Array.from({ length: 5_000 }, (_, i) => batch.append(payloadOf(i))));
+    const messages = transport.stats.addMessages - before.addMessages;
+    expect(transport.stats.addEntries - before.addEntries).toBe(5_000);
+    expect(messages).toBeLessThan(500);
+    await batch.close();
     await client.deleteLedger(ledger.id);
     expect(await client.getLedgerMetadata(ledger.id)).toBeUndefined();
     await expect(client.openLedger(ledger.id, { recovery: true, password: PASSWORD })).rejects.toMatchObject({

@@ -54,9 +54,11 @@ class Connection {
   readonly #inflight = new Map<bigint, (s: ReplyStatus) => void>();
   #stream: grpc.ClientDuplexStream<unknown, AddStreamResponse> | undefined;
   #nextRequestId = 1n;
+  readonly stats: TransportStats;
 
-  constructor(address: string, o: GrpcTransportOptions) {
+  constructor(address: string, o: GrpcTransportOptions, stats: TransportStats) {
     this.address = address;
+    this.stats = stats;
     this.client = new BookieClient(
       address,
       grpc.credentials.createInsecure(),
@@ -85,6 +87,8 @@ class Connection {
   }
 
   #write(entries: AddEntryInit[]): void {
+    this.stats.addMessages++;
+    this.stats.addEntries += entries.length;
     const stream = this.#stream ?? this.#open();
     stream.write({ entries });
   }
@@ -129,7 +133,14 @@ class Connection {
   }
 }
 
+/** Counters over all bookies: adds leave in `addMessages` AddStream messages. */
+export interface TransportStats {
+  addMessages: number;
+  addEntries: number;
+}
+
 export class GrpcBookieTransport implements BookieTransport {
+  readonly stats: TransportStats = { addMessages: 0, addEntries: 0 };
   readonly #o: GrpcTransportOptions;
   readonly #connections = new Map<string, Connection>();
   #closed = false;
@@ -148,7 +159,7 @@ export class GrpcBookieTransport implements BookieTransport {
       c = undefined;
     }
     if (!c) {
-      c = new Connection(address, this.#o);
+      c = new Connection(address, this.#o, this.stats);
       this.#connections.set(bookieId, c);
     }
     return c;

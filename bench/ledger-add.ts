@@ -1,0 +1,163 @@
+/**
+ * Ledger add benchmark: `node bench/ledger-add.ts [--seconds 4] [--only 3/2/2x1024]`.
+ * Starts a private etcd and three bookie processes (services/bookie/main.ts, default durability:
+ * fsynced group-committed journal), then drives the real ledger client (lib/ledger) for
+ * E=Qw=Qa=1 and E=3 Qw=2 Qa=2 with 1 KiB and 64 KiB entries:
+ *   - closed loop: as many appends in flight as the client's backpressure allows, for the maximum
+ *     entries/s and MB/s;
+ *   - open loop at half that rate: append latency measured from each append's intended start
+ *     (so stalls of the client count), p50 / p99 / p99.9.
+ * Prints figures; asserts nothing. The machine is shared, so figures move with its load.
+ */
+import { loadavg } from 'node:os';
+import type { WritableLedger } from '../lib/ledger/api.ts';
+import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
+import { connectClient, startRealCluster } from '../test/ledger/real-cluster.ts';
+import { latencyHistogram } from './lib/histogram.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const SECONDS = Number(arg('seconds', '4'));
+const WARMUP_MS = 500;
+const ONLY = arg('only', '');
+
+interface Config {
+  readonly name: string;
+  readonly q: { ensembleSize: number; writeQuorum: number; ackQuorum: number };
+  readonly entryBytes: number;
+  /** Appends in flight in the closed loop. */
+  readonly window: number;
+}
+
+const CONFIGS: Config[] = [
+  {
+    name: '1/1/1x1024',
+    q: { ensembleSize: 1, writeQuorum: 1, ackQuorum: 1 },
+    entryBytes: 1024,
+    window: 2000,
+  },
+  {
+    name: '3/2/2x1024',
+    q: { ensembleSize: 3, writeQuorum: 2, ackQuorum: 2 },
+    entryBytes: 1024,
+    window: 2000,
+  },
+  {
+    name: '1/1/1x65536',
+    q: { ensembleSize: 1, writeQuorum: 1, ackQuorum: 1 },
+    entryBytes: 65536,
+    window: 256,
+  },
+  {
+    name: '3/2/2x65536',
+    q: { ensembleSize: 3, writeQuorum: 2, ackQuorum: 2 },
+    entryBytes: 65536,
+    window: 256,
+  },
+].filter((c) => ONLY === '' || c.name === ONLY);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Closed loop for `ms`: returns entries confirmed per second (after a warm-up). */
+async function closedLoop(
+  ledger: WritableLedger,
+  payload: Buffer,
+  window: number,
+  ms: number,
+): Promise<number> {
+  let counting = false;
+  let confirmed = 0;
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      await ledger.append(payload);
+      if (counting) confirmed++;
+    }
+  };
+  const workers = Array.from({ length: window }, worker);
+  await sleep(WARMUP_MS);
+  counting = true;
+  const t0 = performance.now();
+  await sleep(ms);
+  const rate = confirmed / ((performance.now() - t0) / 1000);
+  stop = true;
+  await Promise.all(workers);
+  return rate;
+}
+
+/** Open loop at `rate` entries/s for `ms`: latency from each append's intended start. */
+async function openLoop(ledger: WritableLedger, payload: Buffer, rate: number, ms: number) {
+  const h = latencyHistogram();
+  const inflight: Promise<void>[] = [];
+  const t0 = performance.now();
+  let issued = 0;
+  while (performance.now() - t0 < ms) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    for (; issued < due; issued++) {
+      const intended = t0 + (issued / rate) * 1000;
+      inflight.push(ledger.append(payload).then(() => h.record((performance.now() - intended) * 1000)));
+    }
+    await sleep(1);
+  }
+  await Promise.all(inflight);
+  return h;
+}
+
+async function main(): Promise<void> {
+  const etcd = await startLocalEtcd();
+  const rc = await startRealCluster({ etcdEndpoint: etcd.endpoint, prefix: '/bench', bookies: 3 });
+  const store = await rc.openStore();
+  const client = await connectClient(rc, store, {
+    pendingAddsMax: 20_000,
+    pendingAddBytesMax: 256 * 1024 * 1024,
+  });
+  console.log(
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ${SECONDS} s phases`,
+  );
+  console.log(
+    'config (E/Qw/Qa x bytes) | max entries/s | max MB/s | open-loop rate | latency p50 / p99 / p99.9 ms',
+  );
+  const maxRate = new Map<string, number>();
+  try {
+    for (const c of CONFIGS) {
+      const payload = Buffer.alloc(c.entryBytes, 7);
+      const ledger = await client.createLedger({ ...c.q, password: Buffer.from('bench') });
+      const rate = await closedLoop(ledger, payload, c.window, SECONDS * 1000);
+      maxRate.set(c.name, rate);
+      const half = Math.max(1, Math.floor(rate / 2));
+      const h = await openLoop(ledger, payload, half, SECONDS * 1000);
+      await ledger.close();
+      const mbs = (rate * c.entryBytes) / 1e6;
+      console.log(
+        `${c.name.padEnd(24)} | ${rate.toFixed(0).padStart(13)} | ${mbs.toFixed(1).padStart(8)} | ${String(half).padStart(14)} | ${h.summary()}`,
+      );
+    }
+    for (const bytes of [1024, 65536]) {
+      const single = maxRate.get(`1/1/1x${bytes}`);
+      const replicated = maxRate.get(`3/2/2x${bytes}`);
+      if (single && replicated) {
+        console.log(
+          `${bytes} B: replicated / single-bookie throughput = ${((replicated / single) * 100).toFixed(0)}%`,
+        );
+      }
+    }
+    console.log(
+      `load average after: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+  } finally {
+    await client.close();
+    await store.close();
+    await rc.stop();
+    await stopAll();
+    await etcd.stop();
+  }
+}
+
+await main();
