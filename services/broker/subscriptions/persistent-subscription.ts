@@ -140,17 +140,34 @@ export class PersistentSubscription {
 
   flow(consumer: Consumer, permits: number): void {
     this.dispatcher.flow(consumer.id, permits);
-    this.kick();
+    this.kickForReplay();
   }
 
   /** Entries fully acknowledged (after the cursor recorded them). */
   acked(positions: readonly Position[]): void {
     this.dispatcher.acked(positions);
-    this.kick();
+    this.kickForReplay();
   }
 
   ackedUpTo(p: Position): void {
     this.dispatcher.ackedUpTo(p);
+    this.kickForReplay();
+  }
+
+  /**
+   * Permits or acks may have unblocked entries waiting for redelivery (Key_Shared draining, caps):
+   * a read parked on the topic's tail must not keep them waiting for the next publish.
+   */
+  private kickForReplay(): void {
+    const d = this.dispatcher;
+    if (
+      this.waitingForEntries &&
+      d instanceof MultiConsumerDispatcher &&
+      d.replaySize > 0 &&
+      d.planRead().kind === 'replay'
+    ) {
+      this.cursor.cancelPendingRead();
+    }
     this.kick();
   }
 
