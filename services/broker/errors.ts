@@ -305,6 +305,9 @@ export function toServerError(err: unknown): { code: ServerError; message: strin
     if (e.code in brokerErrors.specs) return { code: e.spec.wire as ServerError, message: e.message };
     const mapped = ML_CODES[e.code];
     if (mapped !== undefined) return { code: mapped, message: e.message };
+    // Other registries' errors that name their Pulsar code (lib/auth: AuthenticationError 3...).
+    if (typeof e.spec.wire === 'number' && e.spec.wire > 0)
+      return { code: e.spec.wire as ServerError, message: e.message };
     return { code: ServerError.ServiceNotReady, message: e.message };
   }
   // Never code 0 (UnknownError): some clients take a zero error code for success.
