@@ -16,7 +16,7 @@ import { clientErrors, isRetryable } from '../errors.ts';
 import type { Message, MessageOrigin } from '../message.ts';
 import { MessageId } from '../message-id.ts';
 import { Backoff } from '../util/backoff.ts';
-import { retryUntilDeadline, sleep } from '../util/retry.ts';
+import { retryUntilDeadline, sleep, withTimeout } from '../util/retry.ts';
 import { AckTimeoutTracker } from './ack-timeout.ts';
 import { type AckPosition, AckTracker } from './ack-tracker.ts';
 import { ackCommand, flowCommand, redeliverCommand, seekCommand, subscribeCommand } from './commands.ts';
@@ -61,6 +61,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
   private ackTimeoutTimer: NodeJS.Timeout | undefined;
   private reachedEnd = false;
   private active = true;
+  private readyWaiters: (() => void)[] = [];
 
   constructor(
     ctx: ClientContext,
@@ -158,7 +159,8 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     this.cnx = cnx;
     this.state = 'ready';
     cnx.write(encodeCommand(flowCommand(this.consumerId, this.flow.initial())));
-    if (this.acks.pendingCount > 0) this.flushAcks();
+    if (this.acks.pendingCount > 0) void this.flushAcks().catch(() => undefined);
+    for (const w of this.readyWaiters.splice(0)) w();
   }
 
   // ---- messages from the broker
@@ -314,6 +316,8 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
    */
   private redeliver(ids: MessageId[]): void {
     if (ids.length === 0 || this.state !== 'ready') return;
+    // Acks still grouped go first (same connection, so the broker sees them before the request).
+    void this.flushAcks().catch(() => undefined);
     if (!this.isShared()) {
       this.redeliverAll();
       return;
@@ -352,6 +356,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
   /** Ask the broker to send everything unacknowledged again (local prefetched messages are dropped). */
   redeliverAll(): void {
     if (this.state !== 'ready') return;
+    void this.flushAcks().catch(() => undefined);
     const cleared = this.hooks.queue.removeFrom(this);
     this.epoch++;
     this.cnx?.write(encodeCommand(redeliverCommand(this.consumerId, [], this.epoch)));
@@ -364,7 +369,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
   // ---- seek, last message id
 
   async seek(target: MessageId | number): Promise<void> {
-    const cnx = this.requireReady('seek');
+    const cnx = await this.connected('seek');
     await this.flushAcks();
     const requestId = cnx.newRequestId();
     await cnx.request(seekCommand(this.consumerId, requestId, target), requestId, `SEEK ${this.topic}`);
@@ -378,7 +383,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
   }
 
   async getLastMessageId(): Promise<{ last: MessageId; markDelete: MessageId | undefined }> {
-    const cnx = this.requireReady('getLastMessageId');
+    const cnx = await this.connected('getLastMessageId');
     const requestId = cnx.newRequestId();
     const cmd = await cnx.request(
       {
@@ -402,13 +407,18 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     return this.start.lastDelivered;
   }
 
-  private requireReady(operation: string): ClientConnection {
+  /** The connection, waiting (up to operationTimeoutMs) while the consumer reconnects. */
+  private async connected(operation: string): Promise<ClientConnection> {
+    if (this.state === 'connecting') {
+      const timeoutMs = this.ctx.options.operationTimeoutMs;
+      await withTimeout(
+        new Promise<void>((resolve) => this.readyWaiters.push(resolve)),
+        timeoutMs,
+        `${operation} on ${this.topic} (waiting for the consumer to reconnect)`,
+      );
+    }
     if (this.state !== 'ready' || !this.cnx) {
-      throw clientErrors.make(this.state === 'closed' ? 'ALREADY_CLOSED' : 'CONNECTION_CLOSED', {
-        what: `consumer on ${this.topic}`,
-        address: this.topic,
-        reason: `${operation} needs a connected consumer (state ${this.state})`,
-      });
+      throw clientErrors.make('ALREADY_CLOSED', { what: `consumer on ${this.topic} (${operation})` });
     }
     return this.cnx;
   }
@@ -467,6 +477,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
         ) {
           this.ctx.log.warn({ topic: this.topic, err: (err as Error).message }, 'consumer cannot reconnect');
           this.state = 'failed';
+          for (const w of this.readyWaiters.splice(0)) w();
           return;
         }
         this.ctx.log.debug({ topic: this.topic, err: (err as Error).message }, 'consumer reconnect failed');
@@ -489,7 +500,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
   }
 
   async unsubscribe(): Promise<void> {
-    const cnx = this.requireReady('unsubscribe');
+    const cnx = await this.connected('unsubscribe');
     const requestId = cnx.newRequestId();
     await cnx.request(
       {
@@ -514,6 +525,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
 
   private shutdown(): void {
     this.state = 'closed';
+    for (const w of this.readyWaiters.splice(0)) w();
     this.cnx?.removeConsumer(this.consumerId, this);
     this.cnx = undefined;
     for (const t of [this.ackTimer, this.nackTimer]) if (t) clearTimeout(t);

@@ -200,7 +200,7 @@ export class PartitionProducer implements ProducerListener {
     return new Promise((resolve) => this.capacityWaiters.push(resolve));
   }
 
-  private isFinished(): boolean {
+  isFinished(): boolean {
     return (
       this.state === 'closed' ||
       this.state === 'closing' ||
@@ -378,7 +378,8 @@ export class PartitionProducer implements ProducerListener {
     while (this.flushWaiters.length > 0 && this.flushWaiters[0].sequenceId <= sequenceId) {
       this.flushWaiters.shift()!.done();
     }
-    while (this.capacityWaiters.length > 0 && this.hasCapacity()) this.capacityWaiters.shift()!();
+    let free = this.maxPending - this.pendingMessages;
+    while (this.capacityWaiters.length > 0 && free-- > 0) this.capacityWaiters.shift()!();
   }
 
   private checkSendTimeout(): void {

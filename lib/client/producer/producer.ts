@@ -156,11 +156,16 @@ export class Producer {
   async send(msg: OutgoingMessage): Promise<MessageId> {
     const child = this.route(msg);
     if (this.opts.blockIfQueueFull && !child.hasCapacity()) {
-      await withTimeout(
-        child.waitForCapacity(),
-        this.ctx.options.operationTimeoutMs,
-        `waiting for room to send on ${this.topic}`,
-      );
+      const timeoutMs = this.ctx.options.operationTimeoutMs;
+      const waiting = `waiting for room to send on ${this.topic}`;
+      const deadline = Date.now() + timeoutMs;
+      // Several senders may wake for one free slot, so the check and the send must happen in the
+      // same synchronous step after each wake-up.
+      while (!child.hasCapacity() && !child.isFinished()) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw clientErrors.make('TIMEOUT', { operation: waiting, timeoutMs });
+        await withTimeout(child.waitForCapacity(), left, waiting);
+      }
     }
     return new Promise<MessageId>((resolve, reject) => {
       child.sendAsync(msg, (err, id) => (err ? reject(err) : resolve(id!)));
