@@ -30,6 +30,8 @@ export interface StoredLedgerList {
   readonly properties: Record<string, string>;
   readonly createdMs: number;
   readonly deleting: boolean;
+  /** Token of the instance that took the topic over last (makes its claim write unique). */
+  readonly owner: string;
 }
 
 /** The decoded value of a cursor key. */
@@ -76,6 +78,7 @@ export function encodeLedgerList(s: StoredLedgerList, currentOpenLedgerId: numbe
       properties: s.properties,
       createdMs: BigInt(s.createdMs),
       deleting: s.deleting,
+      owner: s.owner,
     }),
   );
 }
@@ -105,6 +108,7 @@ export function decodeLedgerList(bytes: Uint8Array, name: string): StoredLedgerL
       properties: { ...m.properties },
       createdMs: num(m.createdMs, 'created_ms'),
       deleting: m.deleting,
+      owner: m.owner,
     };
   });
 }

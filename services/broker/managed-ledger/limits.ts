@@ -164,6 +164,12 @@ export const managedLedgerSettings = {
     max: 100,
     doc: 'Attempts to create a new ledger (roll, add error) before the waiting appends fail.',
   },
+  maxLedgerIdSkips: {
+    type: 'int',
+    default: 1_000,
+    min: 1,
+    doc: 'New ledgers must have ids above the last of the list; ids below it (from a batch reserved earlier) are skipped at most this often.',
+  },
   openTakeoverAttempts: {
     type: 'int',
     default: 5,

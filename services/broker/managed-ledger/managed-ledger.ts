@@ -64,7 +64,7 @@ export class ManagedLedgerImpl implements ManagedLedger {
   private stored: StoredLedgerList;
   private current: WritableLedger | undefined;
   /** Ledgers we stopped writing whose seal is in progress (still read through their writer). */
-  private readonly sealing = new Map<number, WritableLedger>();
+  private readonly sealing = new Map<number, { ledger: WritableLedger; done: Promise<void> }>();
   private currentCreatedMs = 0;
   private rollAtMs = 0;
   private rollNotBeforeMs = 0;
@@ -114,7 +114,8 @@ export class ManagedLedgerImpl implements ManagedLedger {
       list: this.list,
       settings: ctx.settings,
       password: ctx.password,
-      writer: (ledgerId) => (this.current?.id === ledgerId ? this.current : this.sealing.get(ledgerId)),
+      writer: (ledgerId) =>
+        this.current?.id === ledgerId ? this.current : this.sealing.get(ledgerId)?.ledger,
     });
     this.cursorRegistry = new CursorRegistry(this);
     this.trimmer = new Trimmer(this);
@@ -332,12 +333,17 @@ export class ManagedLedgerImpl implements ManagedLedger {
       await this.waitInflight();
       if (this._state !== 'Open' || this.closing) return;
       const old = this.current;
-      if (reason !== 'roll') this.current = undefined;
+      if (reason !== 'roll') {
+        // After an add error the old ledger is sealed at its last confirmed entry right away;
+        // the failed appends go to the new ledger.
+        this.current = undefined;
+        this.retireLedger(old);
+      }
       let fresh: WritableLedger;
       try {
-        fresh = await createDataLedger(this.ctx, this.name, this.config);
+        fresh = await createDataLedger(this.ctx, this.name, this.config, this.list.last?.ledgerId ?? -1);
       } catch (err) {
-        this.switchFailed(reason, err, old);
+        this.switchFailed(reason, err);
         return;
       }
       const now = this.now();
@@ -366,10 +372,11 @@ export class ManagedLedgerImpl implements ManagedLedger {
         );
       } catch (err) {
         await this.ctx.client.deleteLedger(fresh.id).catch(() => undefined);
-        if (this._state === 'Open') this.switchFailed(reason, err, old);
+        if (this._state === 'Open') this.switchFailed(reason, err);
         return;
       }
-      this.retireLedger(old, dropped);
+      if (reason === 'roll') this.retireLedger(old);
+      if (dropped !== undefined) this.deleteDroppedLedger(dropped);
       this.log.info({ name: this.name, reason, to: fresh.id, dropped }, 'ledger switched');
     } finally {
       // Nothing is in flight: whatever is still queued (new, or failed on the old ledger) is
@@ -382,27 +389,32 @@ export class ManagedLedgerImpl implements ManagedLedger {
     }
   }
 
-  private switchFailed(reason: string, err: unknown, old: WritableLedger | undefined): void {
+  private switchFailed(reason: string, err: unknown): void {
     this.log.warn({ err, name: this.name, reason }, 'could not switch to a new ledger');
     if (reason === 'roll') {
       // The current ledger still works: keep writing, retry the roll later.
       this.rollNotBeforeMs = this.now() + this.settings.retryBackoffMs * 32;
       return;
     }
-    this.retireLedger(old, undefined);
     this.failQueue(mlErrors.make('APPEND_FAILED', { name: this.name, reason: (err as Error).message }, err));
   }
 
   /** Seal a ledger we stopped writing (best effort: its count in the list is authoritative). */
-  private retireLedger(ledger: WritableLedger | undefined, deleteId: number | undefined): void {
-    if (!ledger) return;
-    this.sealing.set(ledger.id, ledger);
-    void ledger
+  private retireLedger(ledger: WritableLedger | undefined): void {
+    if (!ledger || this.sealing.has(ledger.id)) return;
+    const done = ledger
       .close()
-      .catch((err) => this.log.warn({ err, name: this.name, ledgerId: ledger.id }, 'closing a ledger failed'))
-      .finally(() => this.sealing.delete(ledger.id))
-      .then(() => (deleteId === undefined ? undefined : this.ctx.client.deleteLedger(deleteId)))
-      .catch(() => undefined);
+      .catch((err) => this.log.warn({ err, name: this.name, ledgerId: ledger.id }, 'sealing a ledger failed'))
+      .finally(() => this.sealing.delete(ledger.id));
+    this.sealing.set(ledger.id, { ledger, done });
+  }
+
+  /** Delete an empty ledger the list no longer names (after its seal, if one is running). */
+  private deleteDroppedLedger(ledgerId: number): void {
+    const sealing = this.sealing.get(ledgerId)?.done ?? Promise.resolve();
+    void sealing
+      .then(() => this.ctx.client.deleteLedger(ledgerId))
+      .catch((err) => this.log.warn({ err, name: this.name, ledgerId }, 'empty ledger not deleted (orphan)'));
   }
 
   private failQueue(err: unknown): void {

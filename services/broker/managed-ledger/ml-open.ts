@@ -5,6 +5,7 @@
  * drop empty ledgers → create a new ledger → CAS the list. Only after that CAS succeeded may
  * appends be confirmed; a lost CAS means another broker got there first (MANAGED_LEDGER_FENCED).
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { LedgerState } from '../../../lib/gen/magnetar/meta/v1/meta_pb.ts';
@@ -38,8 +39,35 @@ export interface OpenedLedgerList {
 
 const errCode = (err: unknown) => (err as { code?: string })?.code;
 
-/** Create a ledger for `name`, retrying transient failures. */
+/**
+ * Create a ledger for `name` whose id is above `afterLedgerId`, retrying transient failures.
+ * Positions order by ledger id (Pulsar clients compare message ids), but ids come from batches
+ * reserved per process, so a new owner may be handed ids below the previous owner's: those
+ * ledgers are deleted unused and the next id is tried (bounded by maxLedgerIdSkips).
+ */
 export async function createDataLedger(
+  ctx: MlContext,
+  name: string,
+  config: ManagedLedgerConfig,
+  afterLedgerId: number,
+): Promise<WritableLedger> {
+  for (let skipped = 0; ; skipped++) {
+    const ledger = await createOnce(ctx, name, config);
+    if (ledger.id > afterLedgerId) {
+      if (skipped > 0)
+        ctx.log.info({ name, skipped, ledgerId: ledger.id }, 'skipped ledger ids below the list');
+      return ledger;
+    }
+    await ctx.client.deleteLedger(ledger.id).catch(() => undefined);
+    if (skipped + 1 >= ctx.settings.maxLedgerIdSkips)
+      throw mlErrors.make('METADATA_ERROR', {
+        name,
+        reason: `no ledger id above ${afterLedgerId} after ${skipped + 1} attempts`,
+      });
+  }
+}
+
+async function createOnce(
   ctx: MlContext,
   name: string,
   config: ManagedLedgerConfig,
@@ -101,13 +129,14 @@ async function createNew(
   name: string,
   config: ManagedLedgerConfig,
 ): Promise<OpenedLedgerList | undefined> {
-  const ledger = await createDataLedger(ctx, name, config);
+  const ledger = await createDataLedger(ctx, name, config, -1);
   const now = ctx.now();
   const stored: StoredLedgerList = {
     ledgers: [{ ledgerId: ledger.id, entries: 0, sizeBytes: 0, timestampMs: now }],
     properties: {},
     createdMs: now,
     deleting: false,
+    owner: randomUUID(),
   };
   try {
     const version = await ctx.meta.putLedgerList(name, encodeLedgerList(stored, ledger.id), 'absent');
@@ -123,9 +152,20 @@ async function takeOver(
   ctx: MlContext,
   name: string,
   config: ManagedLedgerConfig,
-  stored: StoredLedgerList,
-  version: Version,
+  found: StoredLedgerList,
+  foundVersion: Version,
 ): Promise<OpenedLedgerList> {
+  // Claim first: rewrite the list unchanged but for our owner token. From then on the previous
+  // owner can no longer write the list (no roll to a ledger we would not fence, no trim), and its
+  // cursor writes (which check the list version) fail. Only then fence and recover its ledgers.
+  const stored: StoredLedgerList = { ...found, owner: randomUUID() };
+  let version: Version;
+  try {
+    version = await ctx.meta.putLedgerList(name, encodeLedgerList(stored, undefined), foundVersion);
+  } catch (err) {
+    if (isConflict(err)) throw mlErrors.make('MANAGED_LEDGER_FENCED', { name }, err);
+    throw err;
+  }
   const list = new LedgerList(stored.ledgers);
   await recoverTail(ctx, name, list);
   const now = ctx.now();
@@ -136,14 +176,14 @@ async function takeOver(
     const last = list.last;
     if (last) empties.delete(last.ledgerId);
   } else {
-    current = await createDataLedger(ctx, name, config);
+    current = await createDataLedger(ctx, name, config, list.last?.ledgerId ?? -1);
   }
   list.remove(empties);
   if (current) list.append({ ledgerId: current.id, entries: 0, sizeBytes: 0, timestampMs: now });
   const next: StoredLedgerList = { ...stored, ledgers: [...list.records] };
   let newVersion: Version;
   try {
-    // This CAS also takes ownership: cursor writes of the previous owner check this version.
+    // Nobody but a newer owner can have written the list since our claim.
     newVersion = await ctx.meta.putLedgerList(name, encodeLedgerList(next, current?.id), version);
   } catch (err) {
     if (current) await ctx.client.deleteLedger(current.id).catch(() => undefined);
