@@ -149,6 +149,8 @@ export class Election {
         () => this.#evaluate(),
         (err) => this.#end(`watch failed: ${err.message}`),
       );
+      // Ended (session lost, resigned) while the view opened: #end could not close it then.
+      if ((this.#phase as Phase) === 'ended') await this.#view.close();
     } catch (err) {
       this.#end(`could not stand: ${(err as Error).message}`);
       throw err;
@@ -205,7 +207,10 @@ export class Election {
     let last: string | undefined = '\0initial';
     let view: CandidateView | undefined;
     const report = () => {
-      const leader = view?.leader();
+      // Events can arrive in the same tick as the watch's creation, before `view` is assigned: the
+      // report right after the assignment covers them (reporting now would claim "no leader").
+      if (!view) return;
+      const leader = view.leader();
       const id = leader ? `${leader.key}@${leader.version}` : undefined;
       if (id === last) return;
       last = id;

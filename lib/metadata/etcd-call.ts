@@ -108,3 +108,23 @@ export class EtcdCaller {
     }
   }
 }
+
+/**
+ * Close a gRPC stream we no longer need. Our side is ended first: etcd3 takes an error on a stream
+ * that is still writable as a broken connection and closes every gRPC channel of the client (calls
+ * about to start then fail with UNAVAILABLE, other streams must reconnect), and a cancel raises
+ * exactly such an error (CANCELLED). After end() the stream is no longer writable, so the cancel
+ * stays local to this stream.
+ */
+export function closeStream(stream: { end(): unknown; cancel(): void }): void {
+  try {
+    stream.end();
+  } catch {
+    /* already ended or destroyed: the cancel below still applies */
+  }
+  try {
+    stream.cancel();
+  } catch {
+    /* already gone */
+  }
+}

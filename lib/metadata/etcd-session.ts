@@ -11,7 +11,7 @@
  */
 import type { IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, LeaseClient } from 'etcd3';
 import type { Logger } from '../log/index.ts';
-import type { EtcdCaller } from './etcd-call.ts';
+import { closeStream, type EtcdCaller } from './etcd-call.ts';
 import { MetadataErrors } from './errors.ts';
 import type { MetadataLimits } from './limits.ts';
 import type { Session } from './store.ts';
@@ -172,7 +172,7 @@ export class EtcdSession implements Session {
       .then((stream) => {
         this.#opening = false;
         if (this.#state !== 'alive') {
-          stream.cancel();
+          closeStream(stream);
           return;
         }
         this.#stream = stream;
@@ -213,12 +213,6 @@ export class EtcdSession implements Session {
     const stream = this.#stream;
     this.#stream = undefined;
     this.#unanswered = [];
-    if (stream) {
-      try {
-        stream.cancel();
-      } catch {
-        /* already gone */
-      }
-    }
+    if (stream) closeStream(stream);
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { IDuplexStream, IKeyValue, IWatchRequest, IWatchResponse, WatchClient } from 'etcd3';
 import type { Logger } from '../log/index.ts';
-import { backoffMs } from './etcd-call.ts';
+import { backoffMs, closeStream } from './etcd-call.ts';
 import { MetadataErrors } from './errors.ts';
 import type { MetadataLimits } from './limits.ts';
 import type { Entry, Watch, WatchEvent, WatchHandlers } from './store.ts';
@@ -103,7 +103,8 @@ export class EtcdWatch implements Watch {
         timeoutMs,
       );
       const settle = (err?: Error) => {
-        if (!this.#onCreated) return;
+        // Only the attempt in progress: a late failure of an earlier attempt must not end this one.
+        if (this.#onCreated !== settle) return;
         this.#onCreated = undefined;
         clearTimeout(timer);
         if (err) {
@@ -117,7 +118,7 @@ export class EtcdWatch implements Watch {
       this.#deps.watches.watch().then(
         (stream) => {
           if (this.#ended || this.#onCreated !== settle) {
-            stream.cancel();
+            closeStream(stream);
             return;
           }
           this.#stream = stream;
@@ -250,11 +251,6 @@ export class EtcdWatch implements Watch {
   #dropStream(): void {
     const stream = this.#stream;
     this.#stream = undefined;
-    if (!stream) return;
-    try {
-      stream.cancel();
-    } catch {
-      /* already gone */
-    }
+    if (stream) closeStream(stream);
   }
 }

@@ -100,8 +100,14 @@ export function recipesContract(target: ContractTarget): void {
       );
       const first = elections[0].campaign();
       await first;
-      const others = elections.slice(1).map((e) => e.campaign());
-      await waitFor('all candidacies visible', async () => (await store.listAll(prefix)).length === 3);
+      // Candidates queue in the order their keys were created (createVersion), not the order their
+      // campaigns started: stand b, and only once b's key exists, c, so that b is next in line.
+      const others: Promise<void>[] = [];
+      for (const e of elections.slice(1)) {
+        others.push(e.campaign());
+        await waitFor(`${e.key} standing`, async () => (await store.get(e.key)) !== undefined);
+      }
+      expect((await store.listAll(prefix)).length).toBe(3);
       expect(elections.map((e) => e.isLeader)).toEqual([true, false, false]);
       expect(text((await Election.leader(store, prefix))!.value)).toBe('a');
       await elections[0].resign();
