@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePorts, spawnProcess, startLocalEtcd, stopAll, uniquePrefix } from './index.ts';
@@ -28,6 +29,23 @@ describe('test harness', () => {
     await p.kill('SIGKILL');
     const { signal } = await p.exited;
     expect(signal).toBe('SIGKILL');
+  });
+
+  it('has read all of the output, in memory and in the log file, once exited resolves', async () => {
+    const p = spawnProcess({
+      name: 'chatty',
+      args: [
+        '-e',
+        'for (let i = 0; i < 20000; i++) console.log(`line ${i} ${"x".repeat(60)}`); console.error("last words"); process.exitCode = 3',
+      ],
+    });
+    const { code } = await p.exited;
+    expect(code).toBe(3);
+    for (const text of [p.logs(), readFileSync(p.logPath, 'utf8')]) {
+      expect(text).toContain('line 19999 ');
+      expect(text).toContain('last words');
+      expect(text.split('\n').filter((l) => l.startsWith('line ')).length).toBe(20000);
+    }
   });
 
   it('starts and stops a private etcd', async () => {

@@ -1,10 +1,12 @@
 /**
  * Start, signal and clean up real service processes in tests. Every child runs in its own process
  * group and is tracked, so `stopAll()` (called from test hooks and on exit) kills each one, also
- * when a test fails. Output goes to a log file per process (its path is in failures' messages).
+ * when a test fails. Output goes to a log file per process (its path is in failures' messages) and
+ * to memory, so `logs()` always holds every line delivered so far, and all of it once `exited`
+ * resolves (which waits for the child's stdout/stderr to drain, not just for the exit).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './tmp.ts';
 
@@ -12,7 +14,7 @@ export interface ServiceProcess {
   readonly name: string;
   readonly child: ChildProcess;
   readonly logPath: string;
-  /** Resolves with the exit code/signal once the process has exited. */
+  /** Resolves with the exit code/signal once the process has exited and its output is read. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Wait until a line of output matches (or throw after timeoutMs, quoting the log). */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
@@ -23,6 +25,11 @@ export interface ServiceProcess {
 
 const live = new Set<ServiceProcess>();
 let exitHooked = false;
+
+/** Output kept in memory per process; beyond this the oldest part is dropped (the file has it all). */
+const MAX_LOG_MEMORY_CHARS = 32 * 1024 * 1024;
+/** After the exit, how long stdout/stderr may stay open (a grandchild holding them) before we stop waiting. */
+const STDIO_DRAIN_GRACE_MS = 2_000;
 
 export interface SpawnOptions {
   name: string;
@@ -43,6 +50,7 @@ export function spawnProcess(opts: SpawnOptions): ServiceProcess {
   }
   const logPath = join(opts.logDir ?? tempDir('logs-'), `${opts.name}.log`);
   const log: WriteStream = createWriteStream(logPath);
+  log.on('error', () => undefined); // e.g. its temp dir removed at teardown: memory still has the output
   const child = spawn(opts.command ?? process.execPath, opts.args, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
@@ -50,10 +58,14 @@ export function spawnProcess(opts: SpawnOptions): ServiceProcess {
     detached: true,
   });
   let buffered = '';
+  let output = '';
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   const onData = (chunk: Buffer) => {
     log.write(chunk);
-    buffered += chunk.toString('utf8');
+    const text = chunk.toString('utf8');
+    output += text;
+    if (output.length > MAX_LOG_MEMORY_CHARS) output = output.slice(-MAX_LOG_MEMORY_CHARS / 2);
+    buffered += text;
     let nl = buffered.indexOf('\n');
     while (nl >= 0) {
       const line = buffered.slice(0, nl);
@@ -70,29 +82,33 @@ export function spawnProcess(opts: SpawnOptions): ServiceProcess {
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    let done = false;
+    let grace: NodeJS.Timeout | undefined;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, note = '') => {
+      if (done) return;
+      done = true;
+      clearTimeout(grace);
+      live.delete(proc);
+      output += note;
+      // Resolve once the log file is flushed (or failed) too, so readers of logPath see everything.
+      const settle = () => resolve({ code, signal });
+      log.once('close', settle);
+      if (log.destroyed) settle();
+      else log.end(note, settle);
+    };
+    // 'exit' can come before the last output is read; 'close' comes once stdout/stderr are drained.
     child.once('exit', (code, signal) => {
-      live.delete(proc);
-      log.end();
-      resolve({ code, signal });
+      grace = setTimeout(() => finish(code, signal), STDIO_DRAIN_GRACE_MS);
     });
-    child.once('error', (err) => {
-      live.delete(proc);
-      log.end(`spawn error: ${err.message}\n`);
-      resolve({ code: -1, signal: null });
-    });
+    child.once('close', (code, signal) => finish(code, signal));
+    child.once('error', (err) => finish(-1, null, `spawn error: ${err.message}\n`));
   });
   const proc: ServiceProcess = {
     name: opts.name,
     child,
     logPath,
     exited,
-    logs: () => {
-      try {
-        return readFileSync(logPath, 'utf8');
-      } catch {
-        return '';
-      }
-    },
+    logs: () => output,
     waitForOutput(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const w = { pattern, resolve: (l: string) => (clearTimeout(t), resolve(l)) };
