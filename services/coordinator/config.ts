@@ -3,9 +3,10 @@
  * `--http-port 8090`, env `MAGNETAR_COORDINATOR_HTTP_PORT`, or a YAML/JSON `--config` file.
  * Defaults follow internals.md Appendix B where Pulsar/BookKeeper have one.
  */
-import type { ConfigOf } from '../../lib/config/index.ts';
+
 import { ABSOLUTE_MAX_BUNDLES } from '../../lib/cluster/bundle-range.ts';
 import { placementConfigSpec } from '../../lib/cluster/config.ts';
+import type { ConfigOf } from '../../lib/config/index.ts';
 
 const ms = (doc: string, def: number, min = 10, max = 86_400_000) =>
   ({ type: 'int', default: def, min, max, doc }) as const;
@@ -102,7 +103,11 @@ export const coordinatorConfigSpec = {
     5_000,
     0,
   ),
-  auditIntervalMs: ms('full audit of every ledger (also after each bookie change)', 3_600_000, 100),
+  auditIntervalMs: ms(
+    'period of the full audit of every ledger (bookie losses and decommission marks also trigger one)',
+    3_600_000,
+    100,
+  ),
   openLedgerRereplicationGraceMs: ms(
     "an open ledger's last fragment gets this long for its writer to replace a lost bookie before the ledger is fenced",
     30_000,
@@ -110,8 +115,12 @@ export const coordinatorConfigSpec = {
   ),
   rereplicationConcurrency: count('ledgers re-replicated at once', 2, 1, 64),
   rereplicationRetryDelayMs: ms('wait before retrying a ledger whose re-replication failed', 5_000),
+  rereplicationRetryMaxDelayMs: ms(
+    'longest wait between retries of one ledger (the delay doubles per failure)',
+    60_000,
+  ),
   rereplicationMaxAttempts: count(
-    'attempts per ledger before it is reported failed (then retried after each audit)',
+    'failed attempts after which a ledger is reported failed (it is still retried)',
     5,
     1,
     1000,

@@ -6,6 +6,8 @@
 import { hostname } from 'node:os';
 import { ConfigError, loadConfig } from '../../lib/config/index.ts';
 import { createLogger } from '../../lib/log/index.ts';
+import { autorecoveryDuty } from './autorecovery/duty.ts';
+import { openLedgerAccess } from './autorecovery/ledger-access.ts';
 import { coordinatorConfigSpec } from './config.ts';
 import { startCoordinator } from './coordinator.ts';
 
@@ -27,7 +29,10 @@ async function main(): Promise<void> {
     service: 'coordinator',
     node: config.coordinatorId || `${hostname()}:${config.httpPort}`,
   });
-  const coordinator = await startCoordinator(config, { log });
+  const coordinator = await startCoordinator(config, {
+    log,
+    duties: config.autorecoveryEnabled ? [autorecoveryDuty(openLedgerAccess)] : [],
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);

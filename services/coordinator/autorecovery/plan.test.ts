@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerMeta } from '../../../lib/ledger/protocol/metadata.ts';
-import { fragmentRanges, missingBookies, planLedger, type PlanContext, withReplacement } from './plan.ts';
+import { fragmentRanges, missingBookies, type PlanContext, planLedger, withReplacement } from './plan.ts';
 
 const meta = (over: Partial<LedgerMeta> = {}): LedgerMeta => ({
   ledgerId: 7,

@@ -109,8 +109,11 @@ export class Replicator {
       const attempts = await this.#recordFailure(ledgerId, message).catch(() => 0);
       const gaveUp = attempts >= this.#d.config.rereplicationMaxAttempts;
       status.failedAttempt(ledgerId, message, attempts, gaveUp);
-      // Past the attempt limit the ledger waits for the next full audit before trying again.
-      const delay = gaveUp ? this.#d.config.auditIntervalMs : this.#d.config.rereplicationRetryDelayMs;
+      // Retry with a doubling delay, capped: failures are usually transient (a target or source
+      // bookie that just died, a metadata race); past the attempt limit the ledger is reported
+      // failed but still retried at the capped pace.
+      const { rereplicationRetryDelayMs: base, rereplicationRetryMaxDelayMs: cap } = this.#d.config;
+      const delay = Math.min(cap, base * 2 ** Math.min(20, Math.max(0, attempts - 1)));
       this.#notBefore.set(ledgerId, Date.now() + delay);
       log.warn({ ledgerId, err: message, attempts }, 're-replication failed; will retry');
     } finally {
