@@ -31,6 +31,10 @@ export interface ScenarioConfig {
   readonly entries: number;
   readonly pipeline: number;
   readonly recoverers: number;
+  /** Recoverers start within this many ms of each other (racing), or spread over the run. */
+  readonly recovererSpreadMs: number;
+  /** Mean pause between two appends of the writer (0: as fast as the pipeline allows). */
+  readonly writerPaceMs: number;
   readonly readers: number;
   readonly faults: number;
   readonly writerCrash: boolean;
@@ -62,7 +66,9 @@ export function randomScenario(seed: number, overrides: Partial<ScenarioConfig> 
     bookies: quorum.ensembleSize + r.int(0, 3),
     entries: r.int(5, 120),
     pipeline: r.int(1, 24),
-    recoverers: r.chance(0.6) ? r.int(1, 3) : 0,
+    recoverers: r.chance(0.7) ? r.int(1, 3) : 0,
+    recovererSpreadMs: r.pick([1, 20, 2_000]),
+    writerPaceMs: r.pick([0, 0.5, 2, 10]),
     readers: r.chance(0.4) ? 1 : 0,
     faults: r.int(0, 7),
     writerCrash: r.chance(0.25),
@@ -91,7 +97,7 @@ export interface ScenarioResult {
 }
 
 const PASSWORD = Buffer.from('sim-password');
-const ACTIVE_MS = 2_000;
+const ACTIVE_MS_MIN = 200;
 
 export async function runScenario(cfg: ScenarioConfig): Promise<ScenarioResult> {
   const cluster = new SimCluster({
@@ -102,6 +108,9 @@ export async function runScenario(cfg: ScenarioConfig): Promise<ScenarioResult> 
     trace: cfg.trace,
   });
   const rng = cluster.rng.fork();
+  // The writer's expected active time: recoverers and faults land inside it.
+  const activeMs = Math.max(ACTIVE_MS_MIN, cfg.entries * cfg.writerPaceMs * 1.2);
+  const recoveryBase = rng.next() * activeMs;
   const payloadRng = new Rng(cfg.seed * 7 + 1);
   const payloads = Array.from({ length: cfg.entries }, (_, i) =>
     Buffer.concat([Buffer.from(`s${cfg.seed}e${i}:`), Buffer.alloc(payloadRng.int(0, 64), i & 0xff)]),
@@ -152,7 +161,7 @@ export async function runScenario(cfg: ScenarioConfig): Promise<ScenarioResult> 
       );
       settles.push(p);
       if (ledger.pendingCount >= cfg.pipeline) await Promise.race([p, writerDead]);
-      if (rng.chance(0.3)) await Promise.race([sleep(rng.next() * 5), writerDead]);
+      if (cfg.writerPaceMs > 0) await Promise.race([sleep(rng.next() * 2 * cfg.writerPaceMs), writerDead]);
     }
     if ((await Promise.race([Promise.all(settles), writerDead])) === 'dead') return;
     if (!failed && rng.chance(0.5)) {
@@ -166,7 +175,7 @@ export async function runScenario(cfg: ScenarioConfig): Promise<ScenarioResult> 
 
   function startOthers(): void {
     for (let k = 0; k < cfg.recoverers; k++) {
-      const at = rng.next() * ACTIVE_MS;
+      const at = Math.min(activeMs, recoveryBase + rng.next() * cfg.recovererSpreadMs);
       const name = `r${k}`;
       const c = cluster.newClient(name, cfg.defects);
       actor(name, async () => {
@@ -233,7 +242,8 @@ export async function runScenario(cfg: ScenarioConfig): Promise<ScenarioResult> 
   function scheduleFaults(): void {
     const ids = [...cluster.bookies.keys()];
     for (let k = 0; k < cfg.faults; k++) {
-      const at = rng.next() * ACTIVE_MS;
+      // Half the faults strike around the recoveries, where the protocol is most delicate.
+      const at = rng.chance(0.5) ? rng.next() * activeMs : recoveryBase + (rng.next() - 0.3) * 100;
       const lengthMs = 5 + rng.next() * 300;
       const kind = rng.pick([
         'crash',
@@ -275,7 +285,7 @@ export async function runScenario(cfg: ScenarioConfig): Promise<ScenarioResult> 
       });
     }
     if (cfg.writerCrash) {
-      cluster.sched.schedule(rng.next() * ACTIVE_MS, () => {
+      cluster.sched.schedule(rng.next() * activeMs, () => {
         if (healed) return;
         writer.node.crash();
         crashWriter();
@@ -284,7 +294,7 @@ export async function runScenario(cfg: ScenarioConfig): Promise<ScenarioResult> 
     }
   }
 
-  const phase1 = await cluster.sched.run(() => runningActors.size === 0, ACTIVE_MS * 10);
+  const phase1 = await cluster.sched.run(() => runningActors.size === 0, activeMs * 10 + 5_000);
   healed = true;
   cluster.healAll();
   const phase2 =
