@@ -141,10 +141,16 @@ async function closedLoop(address: string, s: Scenario, next: number[]) {
   return { rate: acked / secs, mbs: (acked * s.entryBytes) / 1e6 / secs, hist, failed };
 }
 
+/**
+ * Open loop at a fixed rate (1 ms timer). Two latencies per entry: from the send call to the ack
+ * (as reference/peers.md measures), and from the entry's intended send time (adds the client's
+ * own lag, i.e. no coordinated omission).
+ */
 async function openLoop(address: string, s: Scenario, rate: number, next: number[]) {
   const client = new BenchAddClient(address);
   const payload = Buffer.alloc(s.entryBytes, 0x5a);
   const hist = latencyHistogram();
+  const intendedHist = latencyHistogram();
   const rr = { i: 0 };
   const t0 = performance.now() + 10;
   const total = Math.floor(rate * (SECONDS - 1));
@@ -160,12 +166,13 @@ async function openLoop(address: string, s: Scenario, rate: number, next: number
         const first = scheduled;
         scheduled += n;
         const batch = makeBatch({ ...s, batch: n }, next, rr);
+        const sentAt = performance.now();
         void client.send(batch, payload).then((r) => {
           failed += r.failed;
           for (let i = 0; i < n; i++) {
             if (first + i < warm) continue;
-            const intended = t0 + ((first + i) / rate) * 1000;
-            hist.record((r.at - intended) * 1000);
+            hist.record((r.at - sentAt) * 1000);
+            intendedHist.record((r.at - (t0 + ((first + i) / rate) * 1000)) * 1000);
           }
           done += n;
           if (done === total) resolve();
@@ -175,7 +182,13 @@ async function openLoop(address: string, s: Scenario, rate: number, next: number
     }, 1);
   });
   client.close();
-  return { hist, failed };
+  return { hist, intendedHist, failed };
+}
+
+/** Linux PSI: share of time some task waited for a CPU (the machine is shared). */
+async function pressure(): Promise<string> {
+  const text = await readFile('/proc/pressure/cpu', 'utf8').catch(() => '');
+  return /avg10=([\d.]+)/.exec(text)?.[1] ? `${/avg10=([\d.]+)/.exec(text)![1]}% (avg10)` : 'n/a';
 }
 
 /** The bookie's own view: journal fsync latency and group sizes, checkpoint time (from /metrics). */
@@ -204,7 +217,7 @@ async function main() {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  console.log(`dir ${root}, ${SECONDS} s per phase\n`);
+  console.log(`dir ${root}, ${SECONDS} s per phase, cpu pressure: ${await pressure()}\n`);
   console.log('raw disk (same filesystem):');
   const disk = SKIP_DISK
     ? [{ name: 'skipped', mbPerSec: 1, opsPerSec: 0, fsyncMs: '-' }]
@@ -235,12 +248,18 @@ async function main() {
       `${String(s.entryBytes).padStart(6)} B x ${String(s.ledgers).padStart(3)} ledgers | ` +
       `max ${max.rate.toFixed(0).padStart(7)} entries/s ${max.mbs.toFixed(1).padStart(6)} MB/s ` +
       `(${((100 * max.mbs) / seqMbs).toFixed(0)}% of raw seq) p50/p99/p99.9 ${max.hist.summary()} ms | ` +
-      `at ${(max.rate / 2).toFixed(0)}/s: p50/p99/p99.9 ${half.hist.summary()} ms | ${cpuNote}` +
+      `at ${(max.rate / 2).toFixed(0)}/s: p50/p99/p99.9 ${half.hist.summary()} ms ` +
+      `(from intended send time ${half.intendedHist.summary()} ms) | ${cpuNote}` +
       (max.failed + half.failed > 0 ? ` | FAILED ${max.failed + half.failed}` : '');
     console.log(row);
     rows.push(row);
   }
   if (args.includes('--metrics')) console.log(await journalFigures(bookie.httpPort));
+  console.log(
+    `\nload at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, cpu pressure: ${await pressure()}`,
+  );
   await bookie.stop();
   rmSync(root, { recursive: true, force: true });
 }

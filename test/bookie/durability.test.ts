@@ -7,50 +7,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Status } from '../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
 import { encodeEnvelope } from '../../lib/ledger/envelope.ts';
-import { envelopeFor, payloadFor, type TestEntry } from '../../services/bookie/testing/client.ts';
+import { payloadFor, type TestEntry } from '../../services/bookie/testing/client.ts';
 import { stopAll } from '../harness/index.ts';
-import { bookieDirs, type RunningBookie, startBookieProcess, waitFor } from './helpers.ts';
+import { bookieDirs, startBookieProcess, verifyAcked, waitFor } from './helpers.ts';
 
 afterAll(stopAll);
 
 const NO_METADATA = ['--registration', 'false'];
-
-/** Read every ledger's entries back with ReadRange and compare them byte for byte. */
-async function verifyAcked(
-  b: RunningBookie,
-  acked: Map<number, Set<number>>,
-  bytesOf: (l: number, e: number) => number,
-) {
-  let checked = 0;
-  for (const [ledgerId, entries] of acked) {
-    const ids = [...entries].sort((a, c) => a - c);
-    let next = 0;
-    while (next < ids.length) {
-      const res = await b.client.readRange({
-        ledgerId: BigInt(ledgerId),
-        firstEntryId: BigInt(ids[next]),
-        maxEntries: 5000,
-      });
-      expect(res.status, `ledger ${ledgerId} from ${ids[next]}`).toBe(Status.OK);
-      for (const body of res.bodies) {
-        const entryId = Number(Buffer.from(body).readBigInt64BE(8));
-        if (entries.has(entryId)) {
-          const want = envelopeFor(
-            ledgerId,
-            entryId,
-            payloadFor(ledgerId, entryId, bytesOf(ledgerId, entryId)),
-          );
-          expect(Buffer.from(body).equals(want), `entry ${ledgerId}/${entryId}`).toBe(true);
-          checked++;
-        }
-        while (next < ids.length && ids[next] <= entryId) next++;
-      }
-      if (res.bodies.length === 0) break;
-    }
-    expect(next, `ledger ${ledgerId}: acked entries missing after ${ids[next]}`).toBe(ids.length);
-  }
-  return checked;
-}
 
 describe('bookie durability (real processes, real fsync)', { concurrent: false }, () => {
   it('keeps every acknowledged entry of 100k pipelined adds across a kill -9 mid-stream', async () => {

@@ -1,7 +1,9 @@
 /** Start real bookie processes for integration tests and talk to them over gRPC. */
 import { join } from 'node:path';
 import { type ServiceProcess, spawnProcess, tempDir } from '../harness/index.ts';
-import { BookieTestClient } from '../../services/bookie/testing/client.ts';
+import { expect } from 'vitest';
+import { Status } from '../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
+import { BookieTestClient, envelopeFor, payloadFor } from '../../services/bookie/testing/client.ts';
 
 export const MAIN = join(import.meta.dirname, '../../services/bookie/main.ts');
 
@@ -105,4 +107,41 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Read every ledger's entries back with ReadRange and compare them byte for byte. */
+export async function verifyAcked(
+  b: RunningBookie,
+  acked: Map<number, Set<number>>,
+  bytesOf: (l: number, e: number) => number,
+) {
+  let checked = 0;
+  for (const [ledgerId, entries] of acked) {
+    const ids = [...entries].sort((a, c) => a - c);
+    let next = 0;
+    while (next < ids.length) {
+      const res = await b.client.readRange({
+        ledgerId: BigInt(ledgerId),
+        firstEntryId: BigInt(ids[next]),
+        maxEntries: 5000,
+      });
+      expect(res.status, `ledger ${ledgerId} from ${ids[next]}`).toBe(Status.OK);
+      for (const body of res.bodies) {
+        const entryId = Number(Buffer.from(body).readBigInt64BE(8));
+        if (entries.has(entryId)) {
+          const want = envelopeFor(
+            ledgerId,
+            entryId,
+            payloadFor(ledgerId, entryId, bytesOf(ledgerId, entryId)),
+          );
+          expect(Buffer.from(body).equals(want), `entry ${ledgerId}/${entryId}`).toBe(true);
+          checked++;
+        }
+        while (next < ids.length && ids[next] <= entryId) next++;
+      }
+      if (res.bodies.length === 0) break;
+    }
+    expect(next, `ledger ${ledgerId}: acked entries missing after ${ids[next]}`).toBe(ids.length);
+  }
+  return checked;
 }

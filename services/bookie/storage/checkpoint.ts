@@ -122,6 +122,7 @@ export async function runIndexSnapshot(s: LedgerStorage): Promise<void> {
   };
   await writeCheckpoint(s.ledgerDir, cp);
   s.lastCheckpoint = cp;
+  s.log.info({ gen: s.index.gen + 1, ledgers: recs.length }, 'index snapshot written');
   await s.index.switchToNext(() => {
     for (const [rec, offsets] of pages) {
       if (s.ledgers.get(rec.ledgerId) !== rec) continue;

@@ -262,11 +262,14 @@ export class LedgerStorage {
   }
 
   /** Delete a ledger durably; its space is reclaimed by GC. Returns whether it existed. */
-  async deleteLedger(ledgerId: number): Promise<boolean> {
+  deleteLedger(ledgerId: number): Promise<boolean> {
     if (this.#closed) throw BookieErrors.make('BOOKIE_SHUTTING_DOWN');
     this.journal.appendControl(RecordType.DELETE, ledgerPayload(ledgerId));
-    await this.#commit();
-    return this.#applyDelete(ledgerId);
+    // Applied in the commit callback itself: a checkpoint whose journal mark lies past the DELETE
+    // record must never see the ledger still present (it would persist it and skip the replay).
+    return new Promise((resolve, reject) =>
+      this.journal.commit((err) => (err ? reject(err) : resolve(this.#applyDelete(ledgerId)))),
+    );
   }
 
   #applyDelete(ledgerId: number): boolean {
