@@ -154,3 +154,40 @@ export async function unknownAsAbsent(defects: ProtocolDefects, seed = 3): Promi
   });
   return outcome(s, ledgerId, recovered);
 }
+
+/**
+ * A bookie requirement rather than a client defect: a bookie that lost its disk forgets the
+ * fences it had taken, so it must refuse normal adds for every ledger it puts in limbo. E = Qw = 3,
+ * Qa = 2: recovery fences A and B (C never hears from it: covered) and closes the ledger empty.
+ * Then A loses its disk and comes back. The old writer appends e0: B says FENCED (slowly), but if
+ * A and C both take it, the writer has Qa acks and confirms an entry of a closed ledger.
+ */
+export async function wipedBookieForgetsFence(limboFencesAdds: boolean, seed = 4): Promise<DefectOutcome> {
+  const s = new Script({ seed, bookies: 3 });
+  for (const b of s.cluster.bookies.values()) b.limboFencesAdds = limboFencesAdds;
+  const writer = s.client('w', {}, { bookieAddTimeoutMs: 1000 });
+  const recoverer = s.client('r');
+  let ledgerId = -1;
+  let recovered: number | undefined;
+  await s.run(async () => {
+    const ledger = await writer.client.createLedger({
+      ensembleSize: 3,
+      writeQuorum: 3,
+      ackQuorum: 2,
+      password: PASSWORD,
+    });
+    ledgerId = ledger.id;
+    const [a, b, c] = s.meta(ledgerId).segments[0].bookieIds;
+    s.cluster.net.script = (from, to, what) => {
+      if (to === c && (what === `fence:${ledgerId}` || what.startsWith(`fread:${ledgerId}:`))) return 'drop';
+      if (from === b && what === `add:${ledgerId}:0-reply`) return 20;
+      return 'pass';
+    };
+    recovered = (await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD }))
+      .lastAddConfirmed;
+    s.cluster.wipeBookie(a);
+    s.cluster.restartBookie(a);
+    await s.append(ledger, 0);
+  });
+  return outcome(s, ledgerId, recovered);
+}

@@ -4,7 +4,12 @@
  * proves both that the client avoids the defect and that the checks would notice it.
  */
 import { describe, expect, it } from 'vitest';
-import { recoveryBelowLastFragment, unfencedRecoveryReads, unknownAsAbsent } from './defect-scenarios.ts';
+import {
+  recoveryBelowLastFragment,
+  unfencedRecoveryReads,
+  unknownAsAbsent,
+  wipedBookieForgetsFence,
+} from './defect-scenarios.ts';
 
 describe('known protocol defects', () => {
   it('recovery reads fence: a late add cannot reach Qa after the ledger closed', async () => {
@@ -37,6 +42,17 @@ describe('known protocol defects', () => {
     expect(ok.recovered).toBe(0);
 
     const bad = await unknownAsAbsent({ unknownCountsAsAbsent: true });
+    expect(bad.violations.join('\n')).toMatch(/LOST: entry 0 was confirmed but the ledger closed at -1/);
+  });
+
+  it('bookie requirement: a ledger in limbo refuses normal adds (a wiped bookie forgot its fence)', async () => {
+    const ok = await wipedBookieForgetsFence(true);
+    expect(ok.violations).toEqual([]);
+    expect(ok.recovered).toBe(-1);
+    expect(ok.appendFailures.map((f) => f.code)).toEqual(['LEDGER_FENCED']);
+
+    const bad = await wipedBookieForgetsFence(false);
+    expect(bad.confirmed).toEqual([0]);
     expect(bad.violations.join('\n')).toMatch(/LOST: entry 0 was confirmed but the ledger closed at -1/);
   });
 });

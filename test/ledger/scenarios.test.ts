@@ -192,8 +192,10 @@ describe('ledger protocol scenarios (simulated)', () => {
       const h = await r.client.openLedger(ledger.id, { recovery: false, password: PASSWORD });
       expect(h.lastAddConfirmed).toBe(0); // entry 1 carries LAC 0
       const waiting = h.waitForLastAddConfirmed(0, 5_000);
+      const writerWaiting = ledger.waitForLastAddConfirmed(1, 5_000);
       await s.sleep(50);
       await s.append(ledger, 2); // carries LAC 1
+      expect(await writerWaiting).toBe(2);
       expect(await waiting).toBe(1);
       expect((await h.read(0, 1)).map((e) => Buffer.from(e.payload).toString())).toEqual([
         payload(0).toString(),

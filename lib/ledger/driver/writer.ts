@@ -37,6 +37,8 @@ export class LedgerWriter extends ReadHandleBase implements WritableLedger {
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   readonly #onFinished: () => void;
+  /** waitForLastAddConfirmed callers; each returns true once it resolved. */
+  readonly #lacWaiters = new Set<() => boolean>();
 
   constructor(ctx: DriverContext, vm: VersionedMeta, password: Uint8Array, onFinished: () => void) {
     super(ctx, password);
@@ -69,8 +71,8 @@ export class LedgerWriter extends ReadHandleBase implements WritableLedger {
 
   append(payload: Uint8Array): Promise<EntryId> {
     const ledgerId = this.id;
-    if (this.released) return Promise.reject(ledgerError('HANDLE_RELEASED', { ledgerId }));
     if (this.#closing) return Promise.reject(ledgerError('LEDGER_CLOSED', { ledgerId }));
+    if (this.released) return Promise.reject(ledgerError('HANDLE_RELEASED', { ledgerId }));
     if (this.#broken) return Promise.reject(this.#brokenError());
     if (payload.byteLength > this.ctx.limits.entryBytesMax) {
       return Promise.reject(
@@ -131,6 +133,7 @@ export class LedgerWriter extends ReadHandleBase implements WritableLedger {
     assert(w !== undefined, 'confirmation without a waiting append', { entryId });
     this.#waiters.delete(entryId);
     w.resolve(entryId);
+    this.#wakeLacWaiters();
     this.#pump();
   }
 
@@ -146,6 +149,7 @@ export class LedgerWriter extends ReadHandleBase implements WritableLedger {
     this.#backlogHead = 0;
     for (const q of backlog) q.reject(this.#brokenError());
     this.#engine.stop();
+    this.#wakeLacWaiters();
     this.#drained?.();
   }
 
@@ -170,16 +174,33 @@ export class LedgerWriter extends ReadHandleBase implements WritableLedger {
     return this.lastAddConfirmed;
   }
 
-  async waitForLastAddConfirmed(previous: EntryId, timeoutMs: number): Promise<EntryId> {
-    const deadline = this.ctx.env.nowMs() + timeoutMs;
-    while (this.lastAddConfirmed <= previous && !this.#broken && this.ctx.env.nowMs() < deadline) {
-      await sleep(this.ctx, Math.min(10, deadline - this.ctx.env.nowMs()));
+  /** Resolves at the next confirmation past `previous`, a failure, close, or the timeout. */
+  waitForLastAddConfirmed(previous: EntryId, timeoutMs: number): Promise<EntryId> {
+    if (this.lastAddConfirmed > previous || this.#broken || this.#closing || timeoutMs <= 0) {
+      return Promise.resolve(this.lastAddConfirmed);
     }
-    return this.lastAddConfirmed;
+    return new Promise((resolve) => {
+      const waiter = () => {
+        if (this.lastAddConfirmed <= previous && !this.#broken && !this.#closing) return false;
+        timer.cancel();
+        resolve(this.lastAddConfirmed);
+        return true;
+      };
+      const timer = this.ctx.env.setTimer(timeoutMs, () => {
+        this.#lacWaiters.delete(waiter);
+        resolve(this.lastAddConfirmed);
+      });
+      this.#lacWaiters.add(waiter);
+    });
+  }
+
+  #wakeLacWaiters(): void {
+    for (const w of [...this.#lacWaiters]) if (w()) this.#lacWaiters.delete(w);
   }
 
   close(): Promise<void> {
     this.#closing ??= this.#close();
+    this.#wakeLacWaiters();
     return this.#closing;
   }
 

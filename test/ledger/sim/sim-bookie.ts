@@ -41,6 +41,11 @@ interface LacWaiter {
 
 export class SimBookie extends SimNode {
   readOnly = false;
+  /**
+   * Limbo ledgers refuse normal adds (BookKeeper fences the ledgers it puts in limbo). Tests turn
+   * it off to show why a bookie must: a wiped bookie forgets its fences.
+   */
+  limboFencesAdds = true;
   /** Ledgers this bookie may have lost data of (set by a disk wipe): fenced, and "unknown". */
   readonly limbo = new Set<number>();
   /** What survives a crash. */
@@ -98,7 +103,7 @@ export class SimBookie extends SimNode {
   #ledger(ledgerId: number, masterKey: Uint8Array): LedgerState {
     let l = this.#mem.get(ledgerId);
     if (!l) {
-      l = { entries: new Map(), fenced: this.#inLimbo(ledgerId), masterKey, lac: -1 };
+      l = { entries: new Map(), fenced: this.limboFencesAdds && this.#inLimbo(ledgerId), masterKey, lac: -1 };
       this.#mem.set(ledgerId, l);
     }
     return l;
@@ -119,7 +124,7 @@ export class SimBookie extends SimNode {
     if (existing?.masterKey && !sameBytes(existing.masterKey, req.masterKey)) return Status.UNAUTHORIZED;
     if (req.recovery) return undefined;
     if (this.readOnly) return Status.READ_ONLY;
-    if (existing?.fenced || this.#inLimbo(req.ledgerId)) return Status.FENCED;
+    if (existing?.fenced || (this.limboFencesAdds && this.#inLimbo(req.ledgerId))) return Status.FENCED;
     return undefined;
   }
 
@@ -232,7 +237,12 @@ export class SimBookie extends SimNode {
       if (rec.kind === 'add') {
         const { req } = rec;
         for (const target of [this.#disk, this.#mem]) {
-          const l = getOrCreate(target, req.ledgerId, req.masterKey, this.#inLimbo(req.ledgerId));
+          const l = getOrCreate(
+            target,
+            req.ledgerId,
+            req.masterKey,
+            this.limboFencesAdds && this.#inLimbo(req.ledgerId),
+          );
           l.entries.set(req.entryId, req.body);
           l.lac = Math.max(l.lac, readEnvelopeHeader(req.body)!.lastAddConfirmed);
         }
