@@ -39,6 +39,8 @@ export interface ConnectOptions {
   /** Ledger ids reserved per counter CAS. */
   readonly idBatchSize?: number;
   readonly onRegistryError?: (err: Error) => void;
+  /** Protocol events (ledger created, ensemble changed, recovery passes, failed appends) for logs. */
+  readonly trace?: (event: string, details: Record<string, unknown>) => void;
 }
 
 /** A client on real bookies (gRPC) and the shared metadata store; close() releases everything. */
@@ -68,6 +70,7 @@ export async function connectLedgerClient(
     limits,
     placement: o.placement,
     ownsTransport: true,
+    trace: o.trace,
   });
   return {
     ...client,
