@@ -152,8 +152,7 @@ export function handleSend(conn: ConnectionHandle, cmd: CommandSend, payload: Bu
       ? cmd.highestSequenceId
       : cmd.sequenceId;
   session.publish(cmd.sequenceId, highest, {
-    // Own the bytes: the frame is a view into a socket chunk.
-    entry: Buffer.from(section.entry),
+    entry: owned(section.entry),
     facts,
     sequenceId: u64ToNumber(cmd.sequenceId),
     highestSequenceId: u64ToNumber(highest),
@@ -170,4 +169,13 @@ export async function handleCloseProducer(conn: ConnectionHandle, cmd: CommandCl
   }
   // Unknown ids are answered with SUCCESS too (the reference broker does).
   conn.send({ type: BaseCommand_Type.SUCCESS, success: { requestId: cmd.requestId } });
+}
+
+/**
+ * The entry outlives the frame: keep it as is when it is (most of) its own allocation (large
+ * frames are reassembled into a fresh buffer), copy it when it is a small view into a big socket
+ * chunk, so the chunk is not retained.
+ */
+function owned(entry: Buffer): Buffer {
+  return entry.buffer.byteLength > 2 * entry.byteLength ? Buffer.from(entry) : entry;
 }

@@ -116,6 +116,23 @@ describe('Shared dispatcher', () => {
     expect(d.planRead()).toEqual({ kind: 'replay', positions: [{ ledgerId: 1, entryId: 1 }] });
   });
 
+  it('takes back deliveries that could not be written, without counting a redelivery', () => {
+    const log = makeLog(3, 1, rng(9), 1);
+    const cursor = new ModelCursor(log);
+    cursor.published = 3;
+    const d = new MultiConsumerDispatcher({ ...BASE, roundRobinBatch: 10 });
+    d.addConsumer({ id: 1, name: 'a', priority: 0 });
+    d.flow(1, 3);
+    const sent = step(d, cursor);
+    expect(sent).toHaveLength(3);
+    d.undeliver(1, [sent[1].entry.position, sent[2].entry.position]);
+    expect(d.consumerStats(1)).toMatchObject({ permits: 2, unackedMessages: 1 });
+    expect(step(d, cursor).map((x) => [x.entry.position.entryId, x.redeliveryCount])).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
+  });
+
   for (const seed of [11, 12, 13, 14, 15, 16]) {
     it(`delivers every entry until acked, never to two consumers at once (seed ${seed})`, () => {
       runRandomized(seed, false);

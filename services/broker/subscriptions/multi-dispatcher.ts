@@ -173,6 +173,23 @@ export class MultiConsumerDispatcher {
     this.subscriptionBlocked = false;
   }
 
+  /**
+   * Deliveries the driver could not write (the consumer's socket filled up): back to the replay
+   * set as if never sent (permits and unacked counts restored, no redelivery counted).
+   */
+  undeliver(consumerId: number, positions: readonly Position[]): void {
+    const c = this.consumers.get(consumerId);
+    if (!c) return;
+    for (const p of positions) {
+      const key = posKey(p);
+      const pending = c.pending.get(key);
+      if (!pending) continue;
+      this.releasePending(key, pending);
+      c.permits += pending.meta.numMessages;
+      this.replay.add(p, pending.meta);
+    }
+  }
+
   /** Replay entries the store could not return (acked or trimmed meanwhile). */
   discard(positions: readonly Position[]): void {
     for (const p of positions) this.forget(posKey(p), p);

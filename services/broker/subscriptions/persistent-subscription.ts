@@ -353,10 +353,18 @@ export class PersistentSubscription {
 
   private send(deliveries: readonly Delivery[], byKey: Map<string, ManagedEntry>): void {
     const now = Date.now();
+    const full = new Map<number, Position[]>();
     for (const dl of deliveries) {
       const consumer = this.consumers.get(dl.consumerId);
       const stored = byKey.get(`${dl.entry.position.ledgerId}:${dl.entry.position.entryId}`);
       if (!consumer || !stored) continue;
+      const blocked = full.get(consumer.id);
+      if (blocked || !consumer.channel.writable) {
+        // The socket is backed up: the rest goes back, nothing beyond the limit is queued.
+        if (blocked) blocked.push(dl.entry.position);
+        else full.set(consumer.id, [dl.entry.position]);
+        continue;
+      }
       const data = asBuffer(stored.data);
       const pos = dl.entry.position;
       let ackSet: bigint[] | undefined;
@@ -375,6 +383,16 @@ export class PersistentSubscription {
       consumer.out.add(dl.entry.numMessages, data.byteLength);
       consumer.lastConsumedTimestamp = now;
       this.host.countOut(dl.entry.numMessages, data.byteLength);
+    }
+    const d = this.dispatcher;
+    for (const [consumerId, positions] of full) {
+      d.setPaused(consumerId, true);
+      if (d instanceof SingleActiveDispatcher) {
+        d.undeliver(consumerId, positions[0]);
+        this.applyEffects(d.takeEffects());
+      } else {
+        d.undeliver(consumerId, positions);
+      }
     }
   }
 

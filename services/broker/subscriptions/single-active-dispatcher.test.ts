@@ -95,6 +95,29 @@ describe('Exclusive dispatcher', () => {
   });
 });
 
+describe('undelivered entries', () => {
+  it('are read again from the first one that could not be written', () => {
+    const log = makeLog(4, 1, rng(4), 1);
+    const cursor = new ModelCursor(log);
+    cursor.published = 4;
+    const d = new SingleActiveDispatcher({
+      exclusive: true,
+      partitionIndex: -1,
+      maxReadBatch: 10,
+      failoverDelayMs: 0,
+    });
+    d.addConsumer({ id: 1, name: 'a', priority: 0 }, 0);
+    d.flow(1, 4);
+    const sent = step(d, cursor);
+    d.undeliver(1, sent[2].entry.position);
+    expect(d.consumerStats(1)).toMatchObject({ permits: 2, pendingEntries: 2 });
+    expect(step(d, cursor).map((x) => [x.entry.position.entryId, x.redeliveryCount])).toEqual([
+      [2, 0],
+      [3, 0],
+    ]);
+  });
+});
+
 describe('Failover dispatcher', () => {
   it('announces the active consumer, switches on close and resends unacked entries', () => {
     const log = makeLog(4, 1, rng(3), 1);

@@ -175,6 +175,21 @@ export class SingleActiveDispatcher {
     return out;
   }
 
+  /**
+   * Deliveries from `from` on could not be written (the consumer's socket filled up): forget
+   * them (permits restored, no redelivery counted) and read them again later.
+   */
+  undeliver(consumerId: number, from: Position): void {
+    const c = this.consumers.get(consumerId);
+    if (!c) return;
+    for (const [key, meta] of [...c.pending]) {
+      if (comparePositions(meta.position, from) < 0) continue;
+      c.pending.delete(key);
+      c.permits += meta.numMessages;
+    }
+    this.effects.push({ kind: 'seek', position: from });
+  }
+
   takeEffects(): SingleActiveEffect[] {
     const out = this.effects;
     this.effects = [];
