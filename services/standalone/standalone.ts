@@ -73,22 +73,27 @@ export async function startStandalone(
   mkdirSync(dataDir, { recursive: true });
   const log = opts.logger ?? standaloneLogger(cfg).log;
   const metadataUrl = `file://${resolve(dataDir, 'metadata')}`;
-  const closers: (() => Promise<unknown>)[] = [];
+  // Stopped in this order whatever order they started in: nothing may lose the storage under it.
+  const closeOrder = ['coordinator', 'broker', 'storage', 'policies', 'bookie', 'metadata'] as const;
+  const closers = new Map<(typeof closeOrder)[number], () => Promise<unknown>>();
   const t0 = performance.now();
   const phases: Record<string, number> = {};
   const mark = (phase: string) => {
     phases[phase] = Math.round(performance.now() - t0);
   };
   const closeAll = async () => {
-    for (const close of closers.reverse())
-      await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
-    closers.length = 0;
+    for (const name of closeOrder) {
+      const close = closers.get(name);
+      if (!close) continue;
+      closers.delete(name);
+      await close().catch((err: unknown) => log.warn({ err, part: name }, 'close failed'));
+    }
   };
   try {
     const store: MetadataStore = await openMetadataStore(metadataUrl, {
       logger: log.child({ component: 'metadata' }),
     });
-    closers.push(() => store.close());
+    closers.set('metadata', () => store.close());
     mark('metadata');
     const brokerConfig = loadBrokerConfig({
       argv: cfg.brokerConfig !== '' ? ['--config', cfg.brokerConfig] : [],
@@ -139,13 +144,13 @@ export async function startStandalone(
       logger: log.child({ component: 'bookie' }),
       processMetrics: false,
     }).then((b) => {
-      closers.push(() => b.close());
+      closers.set('bookie', () => b.close());
       mark('bookie');
       return b;
     });
     const brokerStart = (async () => {
       await policyStore.start();
-      closers.push(() => policyStore.close());
+      closers.set('policies', () => policyStore.close());
       const made = await ensureDefaults(policyStore, {
         cluster: cfg.clusterName,
         serviceUrl: adminUrl,
@@ -153,7 +158,7 @@ export async function startStandalone(
       });
       const brokerLog = log.child({ component: 'broker' });
       const storage: Storage = await openStorage(brokerConfig, store, brokerLog);
-      closers.push(() => storage.close());
+      closers.set('storage', () => storage.close());
       const auth = pick<AuthConfig>(brokerConfig, authConfigSpec);
       const authn = new AuthenticationService(auth);
       const started = await startBroker(brokerConfig, {
@@ -169,7 +174,7 @@ export async function startStandalone(
           authz: new AuthorizationService(auth, policyStore),
         }),
       });
-      closers.push(() => started.close());
+      closers.set('broker', () => started.close());
       mark('broker');
       return { broker: started, created: made };
     })();
@@ -192,7 +197,7 @@ export async function startStandalone(
         metrics: createMetrics('coordinator', 'standalone', false),
       },
     ).then((c: Coordinator) => {
-      closers.push(() => c.close());
+      closers.set('coordinator', () => c.close());
       mark('coordinator');
       return c;
     });

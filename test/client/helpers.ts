@@ -23,6 +23,7 @@ export interface TestCluster {
 export async function startTestStandalone(
   brokerSettings: Record<string, unknown> = {},
   dataDir = tempDir('client-'),
+  ports: { broker: number; web: number } = { broker: 0, web: 0 },
 ): Promise<TestCluster> {
   let brokerConfig = '';
   if (Object.keys(brokerSettings).length > 0) {
@@ -31,7 +32,13 @@ export async function startTestStandalone(
   }
   const cfg = loadStandaloneConfig({
     env: {},
-    overrides: { dataDir, brokerServicePort: 0, webServicePort: 0, brokerConfig, logLevel: 'warn' },
+    overrides: {
+      dataDir,
+      brokerServicePort: ports.broker,
+      webServicePort: ports.web,
+      brokerConfig,
+      logLevel: 'warn',
+    },
   });
   const standalone = await startStandalone(cfg, { logger: silentLogger('standalone') });
   const clients: PulsarClient[] = [];
