@@ -5,8 +5,8 @@
  * E=Qw=Qa=1 and E=3 Qw=2 Qa=2 with 1 KiB and 64 KiB entries:
  *   - closed loop: as many appends in flight as the client's backpressure allows, for the maximum
  *     entries/s and MB/s;
- *   - open loop at half that rate: append latency measured from each append's intended start
- *     (so stalls of the client count), p50 / p99 / p99.9.
+ *   - open loop at half that rate: append latency p50 / p99 / p99.9, measured from each append's
+ *     intended start (so stalls of this process count) and from the actual call.
  * Prints figures; asserts nothing. The machine is shared, so figures move with its load.
  */
 import { loadavg } from 'node:os';
@@ -88,9 +88,13 @@ async function closedLoop(
   return rate;
 }
 
-/** Open loop at `rate` entries/s for `ms`: latency from each append's intended start. */
+/**
+ * Open loop at `rate` entries/s for `ms`: latency from each append's intended start (stalls of
+ * this process count) and from its actual call (the client and bookies alone).
+ */
 async function openLoop(ledger: WritableLedger, payload: Buffer, rate: number, ms: number) {
   const h = latencyHistogram();
+  const fromCall = latencyHistogram();
   const inflight: Promise<void>[] = [];
   const t0 = performance.now();
   let issued = 0;
@@ -98,12 +102,19 @@ async function openLoop(ledger: WritableLedger, payload: Buffer, rate: number, m
     const due = Math.floor(((performance.now() - t0) / 1000) * rate);
     for (; issued < due; issued++) {
       const intended = t0 + (issued / rate) * 1000;
-      inflight.push(ledger.append(payload).then(() => h.record((performance.now() - intended) * 1000)));
+      const called = performance.now();
+      inflight.push(
+        ledger.append(payload).then(() => {
+          const now = performance.now();
+          h.record((now - intended) * 1000);
+          fromCall.record((now - called) * 1000);
+        }),
+      );
     }
     await sleep(1);
   }
   await Promise.all(inflight);
-  return h;
+  return { h, fromCall };
 }
 
 async function main(): Promise<void> {
@@ -130,11 +141,11 @@ async function main(): Promise<void> {
       const rate = await closedLoop(ledger, payload, c.window, SECONDS * 1000);
       maxRate.set(c.name, rate);
       const half = Math.max(1, Math.floor(rate / 2));
-      const h = await openLoop(ledger, payload, half, SECONDS * 1000);
+      const { h, fromCall } = await openLoop(ledger, payload, half, SECONDS * 1000);
       await ledger.close();
       const mbs = (rate * c.entryBytes) / 1e6;
       console.log(
-        `${c.name.padEnd(24)} | ${rate.toFixed(0).padStart(13)} | ${mbs.toFixed(1).padStart(8)} | ${String(half).padStart(14)} | ${h.summary()}`,
+        `${c.name.padEnd(24)} | ${rate.toFixed(0).padStart(13)} | ${mbs.toFixed(1).padStart(8)} | ${String(half).padStart(14)} | ${h.summary()} | ${fromCall.summary()}`,
       );
     }
     for (const bytes of [1024, 65536]) {

@@ -1,8 +1,9 @@
 /**
- * The ledger client's only window on time and randomness. Production uses the real clock and
+ * The ledger client's window on time and randomness. Production uses the real clock and
  * Math.random; the simulation passes a seeded, virtual-time implementation, so the same client
- * code replays exactly from a seed. Nothing under lib/ledger calls Date, setTimeout or
- * Math.random except `realEnv` below.
+ * code replays exactly from a seed. The state machines and drivers take time and randomness only
+ * from here; only the adapters that exist solely for real I/O (the gRPC transport, the registry's
+ * watch retry) use Node's clock and timers directly.
  */
 export interface TimerHandle {
   cancel(): void;
