@@ -9,15 +9,11 @@
  * producer/consumer is told, so it can reconnect.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { isFieldSet } from '@bufbuild/protobuf';
-import {
-  CommandAckResponseSchema,
-  type CommandAuthChallenge,
-  CommandConsumerStatsResponseSchema,
-  CommandGetSchemaResponseSchema,
-  type CommandMessage,
-  type CommandSendError,
-  type CommandSendReceipt,
+import type {
+  CommandAuthChallenge,
+  CommandMessage,
+  CommandSendError,
+  CommandSendReceipt,
 } from '../../gen/pulsar/PulsarApi_pb.ts';
 import type { Logger } from '../../log/index.ts';
 import {
@@ -38,9 +34,8 @@ import { clientErrors, fromServerError } from '../errors.ts';
 import type { Authentication } from '../options.ts';
 import { KeepAlive } from './keepalive.ts';
 import { RequestTable } from './requests.ts';
+import { CLIENT_VERSION, connectCommand, errorOf, responseRequestId, tokenOf } from './responses.ts';
 import { splitHostPort } from './service-url.ts';
-
-export const CLIENT_VERSION = 'magnetar-ts-client/0.1.0';
 
 export interface ProducerListener {
   onSendReceipt(cmd: CommandSendReceipt): void;
@@ -410,58 +405,4 @@ export class ClientConnection {
     for (const p of producers) p.onConnectionClosed(this);
     for (const c of consumers) c.onConnectionClosed(this);
   }
-}
-
-async function tokenOf(auth: Authentication): Promise<string> {
-  return typeof auth.token === 'function' ? await auth.token() : auth.token;
-}
-
-function connectCommand(opts: ConnectionOptions, token: string | undefined): CommandInit {
-  const connect: NonNullable<CommandInit['connect']> = {
-    clientVersion: CLIENT_VERSION,
-    protocolVersion: MAX_PROTOCOL_VERSION,
-    featureFlags: { supportsAuthRefresh: true },
-  };
-  if (token !== undefined) {
-    connect.authMethodName = 'token';
-    connect.authData = Buffer.from(token);
-  }
-  if (opts.logicalAddress !== opts.physicalAddress)
-    connect.proxyToBrokerUrl = `pulsar://${opts.logicalAddress}`;
-  return { type: CommandTypes.CONNECT, connect };
-}
-
-/** The request id a response command answers, if it is a response. */
-function responseRequestId(cmd: BaseCommand): number | undefined {
-  const body =
-    cmd.success ??
-    cmd.error ??
-    cmd.producerSuccess ??
-    cmd.lookupTopicResponse ??
-    cmd.partitionMetadataResponse ??
-    cmd.getLastMessageIdResponse ??
-    cmd.getTopicsOfNamespaceResponse ??
-    cmd.ackResponse ??
-    cmd.consumerStatsResponse ??
-    cmd.getSchemaResponse ??
-    cmd.getOrCreateSchemaResponse;
-  const id = (body as { requestId?: bigint } | undefined)?.requestId;
-  return id === undefined ? undefined : Number(id);
-}
-
-/** ServerError carried by an ERROR or an error-bearing response. */
-function errorOf(cmd: BaseCommand): { code: number; message: string } | undefined {
-  if (cmd.error) return { code: cmd.error.error, message: cmd.error.message };
-  const ack = cmd.ackResponse;
-  if (ack && isFieldSet(ack, CommandAckResponseSchema.field.error))
-    return { code: ack.error, message: ack.message };
-  const stats = cmd.consumerStatsResponse;
-  if (stats && isFieldSet(stats, CommandConsumerStatsResponseSchema.field.errorCode)) {
-    return { code: stats.errorCode, message: stats.errorMessage };
-  }
-  const schema = cmd.getSchemaResponse;
-  if (schema && isFieldSet(schema, CommandGetSchemaResponseSchema.field.errorCode)) {
-    return { code: schema.errorCode, message: schema.errorMessage };
-  }
-  return undefined;
 }

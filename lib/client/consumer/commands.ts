@@ -121,3 +121,20 @@ export function seekCommand(consumerId: number, requestId: number, target: Messa
 }
 
 export { CommandAck_ValidationError as ValidationError };
+
+/** A command addressed to one consumer with a request id (CLOSE_CONSUMER, UNSUBSCRIBE, GET_LAST_MESSAGE_ID). */
+export function consumerRequest(
+  kind: 'close' | 'unsubscribe' | 'lastMessageId',
+  consumerId: number,
+  requestId: number,
+): CommandInit {
+  const body = { consumerId: BigInt(consumerId), requestId: BigInt(requestId) };
+  switch (kind) {
+    case 'close':
+      return { type: CommandTypes.CLOSE_CONSUMER, closeConsumer: body };
+    case 'unsubscribe':
+      return { type: CommandTypes.UNSUBSCRIBE, unsubscribe: body };
+    case 'lastMessageId':
+      return { type: CommandTypes.GET_LAST_MESSAGE_ID, getLastMessageId: body };
+  }
+}

@@ -1,31 +1,34 @@
 /**
  * The consumer of one topic or partition: SUBSCRIBE, flow control, the message path into the
- * shared receive queue, acks (grouped), negative acks and ack timeouts ending in redelivery or
- * the dead-letter topic, seek, and reconnects (the broker redelivers what was unacked; readers
- * resume after the last message they returned).
+ * shared receive queue, grouped acks, redelivery (redelivery.ts decides what and when; here it is
+ * sent, or published to the dead-letter topic), seek, and reconnects (the broker redelivers what
+ * was unacked; readers resume after the last message they returned).
  */
-
-import type { MagnetarError } from '../../errors/index.ts';
 import type { CommandMessage } from '../../gen/pulsar/PulsarApi_pb.ts';
-import { encodeCommand } from '../../wire/commands.ts';
+import { commandName, encodeCommand } from '../../wire/commands.ts';
 import { fromMessageIdData } from '../../wire/message-id.ts';
-import { CommandTypes } from '../../wire/protocol.ts';
 import type { ClientConnection, ConsumerListener } from '../connection/connection.ts';
 import type { ClientContext } from '../context.ts';
 import { clientErrors, isRetryable } from '../errors.ts';
 import type { Message, MessageOrigin } from '../message.ts';
 import { MessageId } from '../message-id.ts';
 import { Backoff } from '../util/backoff.ts';
-import { retryUntilDeadline, sleep, withTimeout } from '../util/retry.ts';
-import { AckTimeoutTracker } from './ack-timeout.ts';
+import { hasCode, reconnect } from '../util/reconnect.ts';
+import { retryUntilDeadline, withTimeout } from '../util/retry.ts';
 import { type AckPosition, AckTracker } from './ack-tracker.ts';
-import { ackCommand, flowCommand, redeliverCommand, seekCommand, subscribeCommand } from './commands.ts';
+import {
+  ackCommand,
+  consumerRequest,
+  flowCommand,
+  redeliverCommand,
+  seekCommand,
+  subscribeCommand,
+} from './commands.ts';
 import type { ResolvedConsumerOptions } from './consumer-options.ts';
-import { exhausted } from './dead-letter.ts';
 import { FlowControl } from './flow.ts';
 import { decodeMessageFrame, isDecodeProblem } from './message-decoder.ts';
-import { entryKey, NackTracker } from './nack-tracker.ts';
 import type { ReceiveQueue } from './receive-queue.ts';
+import { Redelivery, type RedeliveryBatch } from './redelivery.ts';
 import { StartFilter } from './start-filter.ts';
 
 type State = 'idle' | 'connecting' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -37,6 +40,8 @@ export interface TopicConsumerHooks {
 }
 
 const MAX_REDELIVER_IDS = 1000;
+/** Errors after which resubscribing cannot help. */
+const FINAL = new Set(['TOPIC_NOT_FOUND', 'SUBSCRIPTION_NOT_FOUND', 'AUTHORIZATION_FAILED']);
 
 export class TopicConsumer implements ConsumerListener, MessageOrigin {
   readonly topic: string;
@@ -46,19 +51,16 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
   private readonly hooks: TopicConsumerHooks;
   private readonly consumerId: number;
   private readonly consumerName: string;
+  private readonly shared: boolean;
   private state: State = 'idle';
   private cnx: ClientConnection | undefined;
   private epoch = 0;
   private readonly flow: FlowControl;
   private readonly acks: AckTracker;
-  private readonly nacks: NackTracker;
-  private readonly ackTimeout: AckTimeoutTracker | undefined;
+  private readonly redelivery: Redelivery;
   private readonly backoff: Backoff;
-  private readonly possibleDeadLetters = new Map<string, Message[]>();
   private readonly start: StartFilter;
   private ackTimer: NodeJS.Timeout | undefined;
-  private nackTimer: NodeJS.Timeout | undefined;
-  private ackTimeoutTimer: NodeJS.Timeout | undefined;
   private reachedEnd = false;
   private active = true;
   private readyWaiters: (() => void)[] = [];
@@ -78,11 +80,10 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     this.partition = partition;
     this.consumerId = ctx.newConsumerId();
     this.consumerName = opts.consumerName ?? Math.random().toString(16).slice(2, 12);
+    this.shared = opts.subscriptionType === 'Shared' || opts.subscriptionType === 'Key_Shared';
     this.flow = new FlowControl(receiverQueueSize);
     this.acks = new AckTracker(opts.batchIndexAckEnabled, opts.maxAckGroupSize);
-    this.nacks = new NackTracker(opts.negativeAckRedeliveryDelayMs);
-    this.ackTimeout =
-      opts.ackTimeoutMs > 0 ? new AckTimeoutTracker(opts.ackTimeoutMs, opts.ackTimeoutTickMs) : undefined;
+    this.redelivery = new Redelivery(opts, (batch) => this.onRedeliveryDue(batch));
     this.backoff = new Backoff(ctx.options.initialBackoffMs, ctx.options.maxBackoffMs);
     this.start = new StartFilter(
       !opts.durable,
@@ -105,6 +106,11 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     return this.active;
   }
 
+  /** The id of the last message handed to the application (readers). */
+  get lastDelivered(): MessageId | undefined {
+    return this.start.lastDelivered;
+  }
+
   async startConsumer(): Promise<void> {
     this.state = 'connecting';
     try {
@@ -119,13 +125,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
       throw err;
     }
     this.backoff.reset();
-    if (this.ackTimeout) {
-      this.ackTimeoutTimer = setInterval(
-        () => this.redeliver(this.ackTimeout!.tick()),
-        this.opts.ackTimeoutTickMs,
-      );
-      this.ackTimeoutTimer.unref();
-    }
+    this.redelivery.start();
   }
 
   private async subscribeOnce(): Promise<void> {
@@ -153,13 +153,17 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     }
     if (this.state !== 'connecting') {
       cnx.removeConsumer(this.consumerId, this);
-      this.sendCloseConsumer(cnx);
+      void this.request(cnx, 'close').catch(() => undefined);
       throw clientErrors.make('ALREADY_CLOSED', { what: `consumer on ${this.topic}` });
     }
     this.cnx = cnx;
     this.state = 'ready';
     cnx.write(encodeCommand(flowCommand(this.consumerId, this.flow.initial())));
     if (this.acks.pendingCount > 0) void this.flushAcks().catch(() => undefined);
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
     for (const w of this.readyWaiters.splice(0)) w();
   }
 
@@ -179,28 +183,24 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
         'discarding corrupt message',
       );
       const pos: AckPosition = { ledgerId: decoded.ledgerId, entryId: decoded.entryId };
-      this.cnx?.write(
-        encodeCommand(
-          ackCommand(this.consumerId, this.partition, false, [pos], undefined, decoded.validationError),
-        ),
+      const ack = ackCommand(
+        this.consumerId,
+        this.partition,
+        false,
+        [pos],
+        undefined,
+        decoded.validationError,
       );
+      this.cnx?.write(encodeCommand(ack));
       this.grant(decoded.total);
       return;
     }
     if (decoded.batched) this.acks.onBatchReceived(decoded, decoded.total, decoded.alreadyAcked);
+    this.redelivery.received(decoded, cmd.redeliveryCount, decoded.messages);
     let skipped = decoded.total - decoded.messages.length;
-    const deadLetterCandidate =
-      this.opts.deadLetterPolicy !== undefined &&
-      this.isShared() &&
-      cmd.redeliveryCount > 0 &&
-      exhausted(cmd.redeliveryCount, this.opts.deadLetterPolicy.maxRedeliverCount);
-    if (deadLetterCandidate) this.possibleDeadLetters.set(entryKey(decoded), decoded.messages);
     for (const m of decoded.messages) {
-      if (!this.start.accepts(m)) {
-        skipped++;
-        continue;
-      }
-      this.hooks.queue.push(m);
+      if (this.start.accepts(m)) this.hooks.queue.push(m);
+      else skipped++;
     }
     if (skipped > 0) this.grant(skipped);
   }
@@ -208,7 +208,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
   /** The application took `msg` from the queue. */
   delivered(msg: Message): void {
     this.start.delivered(msg.messageId);
-    this.ackTimeout?.add(msg.messageId);
+    this.redelivery.delivered(msg.messageId);
     this.grant(1);
   }
 
@@ -218,33 +218,27 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
       this.cnx?.write(encodeCommand(flowCommand(this.consumerId, permits)));
   }
 
-  private isShared(): boolean {
-    return this.opts.subscriptionType === 'Shared' || this.opts.subscriptionType === 'Key_Shared';
-  }
-
   // ---- acknowledgements
 
   ack(id: MessageId): void {
-    if (this.acks.ackIndividual(id)) this.forget(id);
+    if (this.acks.ackIndividual(id)) this.redelivery.acked(id);
     this.scheduleAckFlush();
   }
 
   ackCumulative(id: MessageId): void {
-    if (this.isShared()) {
+    if (this.shared) {
       throw clientErrors.make('NOT_SUPPORTED', {
         operation: 'cumulative ack',
         reason: `not allowed on ${this.opts.subscriptionType} subscriptions`,
       });
     }
     this.acks.ackCumulative(id);
-    this.ackTimeout?.remove(id);
+    this.redelivery.ackedCumulative(id);
     this.scheduleAckFlush();
   }
 
-  private forget(id: MessageId): void {
-    this.ackTimeout?.remove(id);
-    this.nacks.remove(id);
-    this.possibleDeadLetters.delete(entryKey(id));
+  nack(id: MessageId): void {
+    this.redelivery.nack(id);
   }
 
   private scheduleAckFlush(): void {
@@ -276,71 +270,40 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
         return;
       }
       const requestId = cnx.newRequestId();
-      sends.push(
-        cnx.request(
-          ackCommand(this.consumerId, this.partition, cumulativeAck, positions, requestId),
-          requestId,
-          `ACK ${this.topic}`,
-        ),
-      );
+      const cmd = ackCommand(this.consumerId, this.partition, cumulativeAck, positions, requestId);
+      sends.push(cnx.request(cmd, requestId, `ACK ${this.topic}`));
     };
     if (individual.length > 0) send(false, individual);
     if (cumulative) send(true, [cumulative]);
     await Promise.all(sends);
   }
 
-  nack(id: MessageId): void {
-    this.nacks.add(id, Date.now());
-    this.ackTimeout?.remove(id);
-    if (this.nackTimer === undefined) this.armNackTimer();
-  }
+  // ---- redelivery
 
-  private armNackTimer(): void {
-    const due = this.nacks.nextDueMs();
-    if (due === undefined) return;
-    this.nackTimer = setTimeout(
-      () => {
-        this.nackTimer = undefined;
-        this.redeliver(this.nacks.takeDue(Date.now()));
-        this.armNackTimer();
-      },
-      Math.max(0, due - Date.now()),
-    );
-    this.nackTimer.unref();
-  }
-
-  /**
-   * Redeliver entries the application failed (nack) or timed out on. Shared/Key_Shared: those
-   * entries, except ones past maxRedeliverCount, which go to the dead-letter topic instead.
-   * Exclusive/Failover: everything unacked (the broker rewinds).
-   */
-  private redeliver(ids: MessageId[]): void {
-    if (ids.length === 0 || this.state !== 'ready') return;
+  private onRedeliveryDue(batch: RedeliveryBatch): void {
+    if (this.state !== 'ready') return;
     // Acks still grouped go first (same connection, so the broker sees them before the request).
     void this.flushAcks().catch(() => undefined);
-    if (!this.isShared()) {
+    if (!this.shared) {
+      // Exclusive/Failover: the broker rewinds to the first unacked message.
       this.redeliverAll();
       return;
     }
-    const plain: MessageId[] = [];
-    for (const id of ids) {
-      const dead = this.possibleDeadLetters.get(entryKey(id));
-      if (dead && this.hooks.deadLetter) this.sendToDeadLetter(id, dead);
-      else plain.push(id);
+    for (const { id, messages } of batch.deadLetter) {
+      if (this.hooks.deadLetter) this.sendToDeadLetter(id, messages);
+      else batch.redeliver.push(id);
     }
-    for (let i = 0; i < plain.length; i += MAX_REDELIVER_IDS) {
-      this.cnx?.write(
-        encodeCommand(redeliverCommand(this.consumerId, plain.slice(i, i + MAX_REDELIVER_IDS))),
-      );
+    for (let i = 0; i < batch.redeliver.length; i += MAX_REDELIVER_IDS) {
+      const ids = batch.redeliver.slice(i, i + MAX_REDELIVER_IDS);
+      this.cnx?.write(encodeCommand(redeliverCommand(this.consumerId, ids)));
     }
   }
 
   private sendToDeadLetter(id: MessageId, messages: Message[]): void {
-    this.possibleDeadLetters.delete(entryKey(id));
     this.hooks.deadLetter!(messages, this.topic).then(
       () => {
         this.acks.ackIndividual(id.entry());
-        this.forget(id);
+        this.redelivery.acked(id);
         this.scheduleAckFlush();
       },
       (err: unknown) => {
@@ -360,8 +323,7 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     const cleared = this.hooks.queue.removeFrom(this);
     this.epoch++;
     this.cnx?.write(encodeCommand(redeliverCommand(this.consumerId, [], this.epoch)));
-    this.ackTimeout?.clear();
-    this.nacks.clear();
+    this.redelivery.clear();
     this.acks.clearBatches();
     if (cleared > 0) this.grant(cleared);
   }
@@ -375,25 +337,15 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     await cnx.request(seekCommand(this.consumerId, requestId, target), requestId, `SEEK ${this.topic}`);
     const cleared = this.hooks.queue.removeFrom(this);
     this.acks.clearBatches();
-    this.nacks.clear();
-    this.ackTimeout?.clear();
-    this.possibleDeadLetters.clear();
+    this.redelivery.clear();
+    this.redelivery.forgetCandidates();
     this.start.seekTo(target);
     if (cleared > 0) this.grant(cleared);
   }
 
   async getLastMessageId(): Promise<{ last: MessageId; markDelete: MessageId | undefined }> {
     const cnx = await this.connected('getLastMessageId');
-    const requestId = cnx.newRequestId();
-    const cmd = await cnx.request(
-      {
-        type: CommandTypes.GET_LAST_MESSAGE_ID,
-        getLastMessageId: { consumerId: BigInt(this.consumerId), requestId: BigInt(requestId) },
-      },
-      requestId,
-      `GET_LAST_MESSAGE_ID ${this.topic}`,
-    );
-    const r = cmd.getLastMessageIdResponse!;
+    const r = (await this.request(cnx, 'lastMessageId')).getLastMessageIdResponse!;
     const last = fromMessageIdData(r.lastMessageId!);
     const md = r.consumerMarkDeletePosition ? fromMessageIdData(r.consumerMarkDeletePosition) : undefined;
     return {
@@ -402,18 +354,18 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     };
   }
 
-  /** The id of the last message handed to the application (readers). */
-  get lastDelivered(): MessageId | undefined {
-    return this.start.lastDelivered;
+  private request(cnx: ClientConnection, kind: 'close' | 'unsubscribe' | 'lastMessageId') {
+    const requestId = cnx.newRequestId();
+    const cmd = consumerRequest(kind, this.consumerId, requestId);
+    return cnx.request(cmd, requestId, `${commandName(cmd.type!)} ${this.topic} ${this.opts.subscription}`);
   }
 
   /** The connection, waiting (up to operationTimeoutMs) while the consumer reconnects. */
   private async connected(operation: string): Promise<ClientConnection> {
     if (this.state === 'connecting') {
-      const timeoutMs = this.ctx.options.operationTimeoutMs;
       await withTimeout(
         new Promise<void>((resolve) => this.readyWaiters.push(resolve)),
-        timeoutMs,
+        this.ctx.options.operationTimeoutMs,
         `${operation} on ${this.topic} (waiting for the consumer to reconnect)`,
       );
     }
@@ -449,67 +401,25 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     this.state = 'connecting';
     // The broker redelivers everything unacked to the new subscription.
     this.hooks.queue.removeFrom(this);
-    this.ackTimeout?.clear();
-    this.nacks.clear();
+    this.redelivery.clear();
     this.start.resumeAfterLastDelivered();
-    void this.reconnectLoop();
-  }
-
-  private async reconnectLoop(): Promise<void> {
-    while (this.state === 'connecting') {
-      await sleep(this.backoff.next());
-      if (this.state !== 'connecting') return;
-      try {
-        await this.subscribeOnce();
-        this.backoff.reset();
-        this.ctx.log.info(
-          { topic: this.topic, subscription: this.opts.subscription },
-          'consumer reconnected',
-        );
-        return;
-      } catch (err) {
-        const code = (err as MagnetarError).code;
-        if (
-          (code === 'TOPIC_NOT_FOUND' ||
-            code === 'SUBSCRIPTION_NOT_FOUND' ||
-            code === 'AUTHORIZATION_FAILED') &&
-          this.state === 'connecting'
-        ) {
-          this.ctx.log.warn({ topic: this.topic, err: (err as Error).message }, 'consumer cannot reconnect');
-          this.state = 'failed';
-          for (const w of this.readyWaiters.splice(0)) w();
-          return;
-        }
-        this.ctx.log.debug({ topic: this.topic, err: (err as Error).message }, 'consumer reconnect failed');
-      }
-    }
-  }
-
-  private sendCloseConsumer(cnx: ClientConnection): Promise<unknown> {
-    const requestId = cnx.newRequestId();
-    return cnx
-      .request(
-        {
-          type: CommandTypes.CLOSE_CONSUMER,
-          closeConsumer: { consumerId: BigInt(this.consumerId), requestId: BigInt(requestId) },
-        },
-        requestId,
-        `CLOSE_CONSUMER ${this.topic}`,
-      )
-      .catch(() => undefined);
+    void reconnect({
+      backoff: this.backoff,
+      attempt: () => this.subscribeOnce(),
+      wanted: () => this.state === 'connecting',
+      isFinal: (err) => hasCode(err, FINAL),
+      log: this.ctx.log,
+      what: { topic: this.topic, subscription: this.opts.subscription },
+    }).then((outcome) => {
+      if (outcome.kind !== 'final') return;
+      this.state = 'failed';
+      this.wakeWaiters();
+    });
   }
 
   async unsubscribe(): Promise<void> {
     const cnx = await this.connected('unsubscribe');
-    const requestId = cnx.newRequestId();
-    await cnx.request(
-      {
-        type: CommandTypes.UNSUBSCRIBE,
-        unsubscribe: { consumerId: BigInt(this.consumerId), requestId: BigInt(requestId) },
-      },
-      requestId,
-      `UNSUBSCRIBE ${this.topic} ${this.opts.subscription}`,
-    );
+    await this.request(cnx, 'unsubscribe');
     this.shutdown();
   }
 
@@ -519,18 +429,18 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     const cnx = this.state === 'ready' ? this.cnx : undefined;
     if (cnx) await this.flushAcks().catch(() => undefined);
     this.state = 'closing';
-    if (cnx?.isReady) await this.sendCloseConsumer(cnx);
+    if (cnx?.isReady) await this.request(cnx, 'close').catch(() => undefined);
     this.shutdown();
   }
 
   private shutdown(): void {
     this.state = 'closed';
-    for (const w of this.readyWaiters.splice(0)) w();
+    this.wakeWaiters();
     this.cnx?.removeConsumer(this.consumerId, this);
     this.cnx = undefined;
-    for (const t of [this.ackTimer, this.nackTimer]) if (t) clearTimeout(t);
-    if (this.ackTimeoutTimer) clearInterval(this.ackTimeoutTimer);
-    this.ackTimer = this.nackTimer = this.ackTimeoutTimer = undefined;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.redelivery.stop();
     this.hooks.queue.removeFrom(this);
   }
 }

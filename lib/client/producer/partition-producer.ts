@@ -11,15 +11,17 @@
 import type { MagnetarError } from '../../errors/index.ts';
 import type { CommandSendError, CommandSendReceipt } from '../../gen/pulsar/PulsarApi_pb.ts';
 import { u64ToNumber } from '../../wire/message-id.ts';
-import { CommandTypes, ProducerAccessMode, ServerError } from '../../wire/protocol.ts';
+import { ServerError } from '../../wire/protocol.ts';
 import type { ClientConnection, ProducerListener } from '../connection/connection.ts';
 import type { ClientContext } from '../context.ts';
 import { clientErrors, fromServerError, isRetryable } from '../errors.ts';
 import { type OutgoingMessage, payloadBytes, timeOf } from '../message.ts';
 import { MessageId } from '../message-id.ts';
 import { Backoff } from '../util/backoff.ts';
+import { hasCode, reconnect } from '../util/reconnect.ts';
 import { retryUntilDeadline, sleep } from '../util/retry.ts';
 import { BatchBuilder, encodeEntry, type QueuedMessage, type SendCallback } from './batch-builder.ts';
+import { closeProducerCommand, producerCommand } from './commands.ts';
 import { buildOpSend, type OpSend } from './op-send.ts';
 import { PendingQueue } from './pending-queue.ts';
 import type { ResolvedProducerOptions } from './producer-options.ts';
@@ -129,33 +131,23 @@ export class PartitionProducer implements ProducerListener {
     const requestId = cnx.newRequestId();
     let answer: Awaited<ReturnType<ClientConnection['request']>>;
     try {
-      answer = await cnx.request(
-        {
-          type: CommandTypes.PRODUCER,
-          producer: {
-            topic: this.topic,
-            producerId: BigInt(this.producerId),
-            requestId: BigInt(requestId),
-            producerName: this.name,
-            userProvidedProducerName: this.opts.producerName !== undefined,
-            epoch: BigInt(this.epoch++),
-            producerAccessMode: ProducerAccessMode[this.opts.accessMode],
-            metadata: Object.entries(this.opts.properties).map(([key, value]) => ({ key, value })),
-            initialSubscriptionName: this.opts.initialSubscriptionName,
-          },
-        },
+      const cmd = producerCommand(this.opts, {
+        topic: this.topic,
+        producerId: this.producerId,
         requestId,
-        `PRODUCER ${this.topic}`,
-      );
+        producerName: this.name,
+        epoch: this.epoch++,
+      });
+      answer = await cnx.request(cmd, requestId, `PRODUCER ${this.topic}`);
     } catch (err) {
       cnx.removeProducer(this.producerId, this);
-      if (clientErrors.is(err, 'TIMEOUT')) this.sendClose(cnx);
+      if (clientErrors.is(err, 'TIMEOUT')) void this.sendClose(cnx);
       throw err;
     }
     const ok = answer.producerSuccess!;
     if (this.state !== 'connecting') {
       // closed while connecting: do not keep a producer on the broker
-      this.sendClose(cnx);
+      void this.sendClose(cnx);
       cnx.removeProducer(this.producerId, this);
       throw clientErrors.make('ALREADY_CLOSED', { what: `producer on ${this.topic}` });
     }
@@ -173,17 +165,10 @@ export class PartitionProducer implements ProducerListener {
     for (const op of this.pending) cnx.writePair(op.head, op.payload);
   }
 
-  private sendClose(cnx: ClientConnection): void {
+  private sendClose(cnx: ClientConnection): Promise<unknown> {
     const requestId = cnx.newRequestId();
-    cnx
-      .request(
-        {
-          type: CommandTypes.CLOSE_PRODUCER,
-          closeProducer: { producerId: BigInt(this.producerId), requestId: BigInt(requestId) },
-        },
-        requestId,
-        `CLOSE_PRODUCER ${this.topic}`,
-      )
+    return cnx
+      .request(closeProducerCommand(this.producerId, requestId), requestId, `CLOSE_PRODUCER ${this.topic}`)
       .catch(() => undefined);
   }
 
@@ -413,30 +398,18 @@ export class PartitionProducer implements ProducerListener {
     if (this.state !== 'ready' || from !== this.cnx) return;
     this.cnx = undefined;
     this.state = 'connecting';
-    void this.reconnectLoop();
-  }
-
-  private async reconnectLoop(): Promise<void> {
-    while (this.state === 'connecting') {
-      await sleep(this.backoff.next());
-      if (this.state !== 'connecting') return;
-      try {
-        await this.connectOnce();
-        this.backoff.reset();
-        this.ctx.log.info(
-          { topic: this.topic, producer: this.name, resent: this.pending.length },
-          'producer reconnected',
-        );
-        return;
-      } catch (err) {
-        const code = (err as MagnetarError).code;
-        if (FINAL_CODES.has(code) && this.state === 'connecting') {
-          this.finish(code === 'TOPIC_TERMINATED' ? 'terminated' : 'failed', err as MagnetarError);
-          return;
-        }
-        this.ctx.log.debug({ topic: this.topic, err: (err as Error).message }, 'producer reconnect failed');
-      }
-    }
+    void reconnect({
+      backoff: this.backoff,
+      attempt: () => this.connectOnce(),
+      wanted: () => this.state === 'connecting',
+      isFinal: (err) => hasCode(err, FINAL_CODES),
+      log: this.ctx.log,
+      what: { topic: this.topic, producer: this.name, pending: this.pending.length },
+    }).then((outcome) => {
+      if (outcome.kind !== 'final') return;
+      const err = outcome.error as MagnetarError;
+      this.finish(err.code === 'TOPIC_TERMINATED' ? 'terminated' : 'failed', err);
+    });
   }
 
   private finish(state: 'terminated' | 'failed', err: MagnetarError): void {
@@ -468,19 +441,7 @@ export class PartitionProducer implements ProducerListener {
     this.state = 'closing';
     const cnx = this.cnx;
     this.cnx = undefined;
-    if (cnx?.isReady) {
-      const requestId = cnx.newRequestId();
-      await cnx
-        .request(
-          {
-            type: CommandTypes.CLOSE_PRODUCER,
-            closeProducer: { producerId: BigInt(this.producerId), requestId: BigInt(requestId) },
-          },
-          requestId,
-          `CLOSE_PRODUCER ${this.topic}`,
-        )
-        .catch(() => undefined);
-    }
+    if (cnx?.isReady) await this.sendClose(cnx);
     cnx?.removeProducer(this.producerId, this);
     this.finish('failed', clientErrors.make('ALREADY_CLOSED', { what: `producer on ${this.topic}` }));
     this.state = 'closed';
