@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from '../../lib/metrics/index.ts';
 import { type BrokerConfig, brokerIdOf } from './config.ts';
 import type { ManagedLedgerFactory } from './managed-ledger/api.ts';
 import { createBrokerMetrics } from './metrics.ts';
+import type { BrokerLoad, OwnershipFactory, TopicOwnership } from './ownership.ts';
 import { ConfigPolicies, type PolicyProvider } from './policies.ts';
 import type { Authenticator, BrokerContext } from './protocol/context.ts';
 import { startProtocolServer } from './protocol/server.ts';
@@ -45,6 +46,8 @@ export interface BrokerDeps {
   readonly authenticator?: Authenticator;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+  /** Cluster ownership (lib/cluster); without it every topic is served here. */
+  readonly ownership?: OwnershipFactory;
   /** The HTTP server on webServicePort (the admin API); defaults to the ops server. */
   readonly httpServer?: (args: HttpServerArgs) => Promise<HttpServerHandle>;
 }
@@ -74,7 +77,12 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const topics = new TopicRegistry(config, policies, log, persistent);
   const namePrefix = `${config.clusterName}-${randomBytes(3).toString('hex')}`;
   let producerCounter = 0;
-  const ctx: BrokerContext & { brokerId: string; brokerServiceUrl: string; webServiceUrl: string } = {
+  const ctx: BrokerContext & {
+    brokerId: string;
+    brokerServiceUrl: string;
+    webServiceUrl: string;
+    ownership?: TopicOwnership;
+  } = {
     config,
     brokerId: provisionalId,
     brokerServiceUrl: '',
@@ -89,7 +97,6 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   };
   const protocol = await startProtocolServer(ctx, config.bindAddress, config.brokerServicePort);
   ctx.brokerServiceUrl = `pulsar://${config.advertisedAddress}:${protocol.port}`;
-  ctx.brokerId = brokerIdOf(config, protocol.port);
   const startedAtMs = Date.now();
   const gaugeTimer = setInterval(() => metrics.topicsLoaded.set(topics.loadedTopics().length), 5_000);
   gaugeTimer.unref();
@@ -125,6 +132,26 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     throw err;
   }
   ctx.webServiceUrl = `http://${config.advertisedAddress}:${http.port}`;
+  ctx.brokerId = brokerIdOf(config, http.port);
+  let ownership: TopicOwnership | undefined;
+  if (deps.ownership) {
+    try {
+      ownership = await deps.ownership({
+        brokerId: ctx.brokerId,
+        serviceUrl: ctx.brokerServiceUrl,
+        httpUrl: ctx.webServiceUrl,
+        load: () => loadOf(topics, protocol.connectionCount()),
+      });
+    } catch (err) {
+      await protocol.close();
+      await http.close();
+      clearInterval(gaugeTimer);
+      throw err;
+    }
+    ownership.onBundleUnload((bundle) => topics.unloadWhere((t) => bundle.contains(t)));
+    ctx.ownership = ownership;
+    topics.setOwnership(ownership);
+  }
   log.info(
     {
       brokerId: ctx.brokerId,
@@ -132,6 +159,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       webServicePort: http.port,
       brokerServiceUrl: ctx.brokerServiceUrl,
       storage: persistent !== undefined,
+      ownership: ownership !== undefined,
     },
     'broker ready',
   );
@@ -148,9 +176,40 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       if (closing) return;
       closing = true;
       clearInterval(gaugeTimer);
+      await ownership?.close().catch((err: unknown) => log.warn({ err }, 'releasing bundles failed'));
       await protocol.close();
       await topics.closeAll();
       await http.close();
     },
+  };
+}
+
+/** Totals for the load report (rates over the topics' last stats window). */
+function loadOf(topics: TopicRegistry, connections: number): BrokerLoad {
+  let producers = 0;
+  let consumers = 0;
+  let msgRateIn = 0;
+  let msgRateOut = 0;
+  let bytesInPerSec = 0;
+  let bytesOutPerSec = 0;
+  const loaded = topics.loadedTopics();
+  for (const t of loaded) {
+    const c = t.counters();
+    producers += c.producers;
+    consumers += c.consumers;
+    msgRateIn += c.msgRateIn;
+    msgRateOut += c.msgRateOut;
+    bytesInPerSec += c.bytesInPerSec;
+    bytesOutPerSec += c.bytesOutPerSec;
+  }
+  return {
+    topics: loaded.length,
+    producers,
+    consumers,
+    connections,
+    msgRateIn,
+    msgRateOut,
+    bytesInPerSec,
+    bytesOutPerSec,
   };
 }

@@ -6,6 +6,7 @@
 import { type ConfigOf, type LoadOptions, loadConfig } from '../../lib/config/index.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/wire/frame.ts';
 import { authConfigSpec } from '../../lib/auth/config.ts';
+import { clusterConfigSpec } from '../../lib/cluster/config.ts';
 import { policyDefaultsSpec } from '../../lib/policies/defaults.ts';
 import { managedLedgerSettings } from './managed-ledger/limits.ts';
 
@@ -16,7 +17,7 @@ export const brokerSettings = {
   brokerId: {
     type: 'string',
     default: '',
-    doc: 'This broker\'s id in the cluster; empty = "<advertisedAddress>:<brokerServicePort>".',
+    doc: 'This broker\'s id in the cluster; empty = "<advertisedAddress>:<webServicePort>".',
   },
   clusterName: {
     type: 'string',
@@ -223,6 +224,12 @@ export const brokerSettings = {
     min: 1,
     doc: 'Wait after a failed cursor read before dispatch tries again (doubles up to 32x).',
   },
+  clusterOwnership: {
+    type: 'bool',
+    default: true,
+    doc: 'With a metadata store: serve only topics whose bundle this broker owns (lib/cluster), answer LOOKUP with the owner.',
+  },
+  ...clusterConfigSpec,
   ...policyDefaultsSpec,
   ...authConfigSpec,
   ...managedLedgerSettings,
@@ -238,7 +245,7 @@ export function loadBrokerConfig(opts: LoadOptions = {}): BrokerConfig {
   return cfg;
 }
 
-/** The broker id used in generated names and metadata keys. */
-export function brokerIdOf(cfg: BrokerConfig, boundPort: number): string {
-  return cfg.brokerId !== '' ? cfg.brokerId : `${cfg.advertisedAddress}:${boundPort}`;
+/** The broker id in the cluster: configured, else "<advertisedAddress>:<webServicePort>" as Pulsar names brokers. */
+export function brokerIdOf(cfg: BrokerConfig, webPort: number): string {
+  return cfg.brokerId !== '' ? cfg.brokerId : `${cfg.advertisedAddress}:${webPort}`;
 }

@@ -4,6 +4,8 @@
  * `toServerError` also maps managed-ledger errors (by code) and unknown exceptions.
  */
 import { defineErrors, isMagnetarError, type MagnetarError } from '../../lib/errors/index.ts';
+import { authErrors } from '../../lib/auth/errors.ts';
+import { ClusterErrors } from '../../lib/cluster/errors.ts';
 import { ServerError } from '../../lib/wire/protocol.ts';
 
 export const brokerErrors = defineErrors({
@@ -305,9 +307,12 @@ export function toServerError(err: unknown): { code: ServerError; message: strin
     if (e.code in brokerErrors.specs) return { code: e.spec.wire as ServerError, message: e.message };
     const mapped = ML_CODES[e.code];
     if (mapped !== undefined) return { code: mapped, message: e.message };
-    // Other registries' errors that name their Pulsar code (lib/auth: AuthenticationError 3...).
-    if (typeof e.spec.wire === 'number' && e.spec.wire > 0)
+    // Registries whose wire codes are Pulsar ServerErrors (lib/auth: AuthenticationError 3,
+    // lib/cluster: NOT_OWNER → ServiceNotReady). Others (lib/ledger: bookie statuses) are not.
+    const pulsarCoded = e.code in authErrors.specs || e.code in ClusterErrors.specs;
+    if (pulsarCoded && typeof e.spec.wire === 'number' && e.spec.wire > 0) {
       return { code: e.spec.wire as ServerError, message: e.message };
+    }
     return { code: ServerError.ServiceNotReady, message: e.message };
   }
   // Never code 0 (UnknownError): some clients take a zero error code for success.

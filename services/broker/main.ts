@@ -6,7 +6,9 @@
  */
 import { AuthenticationService, AuthorizationService } from '../../lib/auth/index.ts';
 import { authConfigSpec, type AuthConfig } from '../../lib/auth/config.ts';
-import { createLogger } from '../../lib/log/index.ts';
+import { type ClusterConfig, clusterConfigSpec } from '../../lib/cluster/config.ts';
+import { OwnershipService } from '../../lib/cluster/ownership-service.ts';
+import { createLogger, type Logger } from '../../lib/log/index.ts';
 import { openMetadataStore } from '../../lib/metadata/index.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
 import { PolicyStoreProvider } from '../../lib/policies/broker-provider.ts';
@@ -15,10 +17,37 @@ import { PolicyStore } from '../../lib/policies/store.ts';
 import { adminHttpServer } from './admin/http-server.ts';
 import { type BrokerDeps, startBroker } from './broker.ts';
 import { type BrokerConfig, loadBrokerConfig } from './config.ts';
+import type { OwnershipFactory } from './ownership.ts';
 import { openStorage } from './storage.ts';
 
 function pick<T>(config: BrokerConfig, spec: Record<string, unknown>): T {
   return Object.fromEntries(Object.keys(spec).map((k) => [k, (config as Record<string, unknown>)[k]])) as T;
+}
+
+function ownershipFactory(
+  config: BrokerConfig,
+  store: MetadataStore,
+  log: Logger,
+  policies: PolicyStoreProvider,
+): OwnershipFactory {
+  return async (args) => {
+    const ownership = await OwnershipService.start({
+      store,
+      cluster: config.clusterName,
+      brokerId: args.brokerId,
+      addresses: { serviceUrl: args.serviceUrl, httpUrl: args.httpUrl },
+      config: pick<ClusterConfig>(config, clusterConfigSpec),
+      log,
+      loadSource: () => ({ ...args.load(), bundles: [] }),
+      namespaceExists: (tenant, namespace) => policies.namespaceExists(tenant, namespace),
+    });
+    return {
+      lookupTopic: (topic, opts) => ownership.lookupTopic(topic, opts),
+      checkOwnership: (topic) => ownership.checkOwnership(topic),
+      onBundleUnload: (handler) => ownership.onBundleUnload(handler),
+      close: () => ownership.close(),
+    };
+  };
 }
 
 async function main(): Promise<void> {
@@ -36,15 +65,19 @@ async function main(): Promise<void> {
       defaults: pick<PolicyDefaults>(config, policyDefaultsSpec),
       onWatchError: (err) => log.warn({ err }, 'policy watch error'),
     });
+    await policyStore.start();
+    closers.unshift(() => policyStore.close());
     const authn = new AuthenticationService(auth);
     deps.metadataStore = store;
-    deps.policies = new PolicyStoreProvider(policyStore);
+    const policies = new PolicyStoreProvider(policyStore);
+    deps.policies = policies;
     deps.httpServer = adminHttpServer({
       policies: policyStore,
       authn,
       authz: new AuthorizationService(auth, policyStore),
     });
     if (auth.authenticationEnabled) deps.authenticator = authn.roleAuthenticator();
+    if (config.clusterOwnership) deps.ownership = ownershipFactory(config, store, log, policies);
     const storage = await openStorage(config, store, log);
     deps.managedLedgers = storage.managedLedgers;
     closers.unshift(() => storage.close());

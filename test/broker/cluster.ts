@@ -99,6 +99,7 @@ export interface BrokerProcess {
   readonly proc: ServiceProcess;
   readonly port: number;
   readonly webPort: number;
+  readonly url: string;
 }
 
 /** A real broker process (main.ts) on the cluster. */
@@ -119,6 +120,10 @@ export async function spawnBroker(
     args.push(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(v));
   const proc = spawnProcess({ name, args, env: { MAGNETAR_LOG_LEVEL: 'info' } });
   const line = await proc.waitForOutput(/"msg":"broker ready"/, 60_000);
-  const ready = JSON.parse(line) as { brokerServicePort: number; webServicePort: number };
-  return { proc, port: ready.brokerServicePort, webPort: ready.webServicePort };
+  const ready = JSON.parse(line) as {
+    brokerServicePort: number;
+    webServicePort: number;
+    brokerServiceUrl: string;
+  };
+  return { proc, port: ready.brokerServicePort, webPort: ready.webServicePort, url: ready.brokerServiceUrl };
 }

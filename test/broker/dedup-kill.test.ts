@@ -34,6 +34,7 @@ it('a producer resending after a broker SIGKILL creates no duplicates', async ()
   const flags = { brokerDeduplicationEntriesInterval: 20 };
   let broker = await spawnBroker(sc, 'broker-a', flags);
   let c = await WireClient.open(broker.port);
+  await c.lookupUntil(t, broker.url);
   const created = await c.createProducer(t, 1n, { producerName: 'dedup-producer' });
   expect(created.producerSuccess?.lastSequenceId).toBe(-1n);
   for (let i = 0n; i < 50n; i++) expect((await c.publish(1n, i, `m${i}`)).type).toBe(T.SEND_RECEIPT);
@@ -45,6 +46,8 @@ it('a producer resending after a broker SIGKILL creates no duplicates', async ()
   await broker.proc.kill('SIGKILL');
   broker = await spawnBroker(sc, 'broker-b', flags);
   c = await WireClient.open(broker.port);
+  // the killed broker's bundle is released once its session expires; then it comes here
+  await c.lookupUntil(t, broker.url);
   const again = await c.createProducer(t, 1n, { producerName: 'dedup-producer' });
   expect(again.producerSuccess?.lastSequenceId).toBe(49n);
   const stored: bigint[] = [];

@@ -140,6 +140,34 @@ export class WireClient {
     });
   }
 
+  /** LOOKUP a topic: 'connect' / 'redirect' / 'failed' and the broker URL. */
+  async lookup(
+    topic: string,
+  ): Promise<{ response: 'redirect' | 'connect' | 'failed'; url: string; error: number }> {
+    const requestId = this.requestId();
+    const r = await this.request(
+      { type: BaseCommand_Type.LOOKUP, lookupTopic: { topic, requestId } },
+      requestId,
+    );
+    const l = r.lookupTopicResponse!;
+    return {
+      response: (['redirect', 'connect', 'failed'] as const)[l.response],
+      url: l.brokerServiceUrl,
+      error: l.error,
+    };
+  }
+
+  /** LOOKUP until the cluster answers Connect to `url` (bounded), as a client would retry. */
+  async lookupUntil(topic: string, url: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.lookup(topic);
+      if (r.response === 'connect' && r.url === url) return;
+      if (Date.now() > deadline) throw new Error(`lookup of ${topic} still answers ${r.response} ${r.url}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
   async createProducer(
     topic: string,
     producerId: bigint,

@@ -6,6 +6,7 @@ import type { Logger } from '../../../lib/log/index.ts';
 import type { CommandInit } from '../../../lib/wire/commands.ts';
 import type { BrokerConfig } from '../config.ts';
 import type { BrokerMetrics } from '../metrics.ts';
+import type { TopicOwnership } from '../ownership.ts';
 import type { PolicyProvider } from '../policies.ts';
 import type { TopicRegistry } from '../topics/registry.ts';
 import type { AttachedConsumer, ClientInfo } from '../topics/topic.ts';
@@ -26,6 +27,8 @@ export interface BrokerContext {
   readonly log: Logger;
   readonly metrics: BrokerMetrics;
   readonly authenticator?: Authenticator;
+  /** Cluster ownership; undefined = every topic is served here. */
+  readonly ownership?: TopicOwnership;
   /** A globally unique producer name. */
   generateProducerName(): string;
   /** A random consumer name for consumers that sent none. */

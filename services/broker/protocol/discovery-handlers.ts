@@ -39,7 +39,39 @@ export function handleLookup(conn: ConnectionHandle, cmd: CommandLookupTopic) {
       },
     });
   }
-  // Until cluster ownership exists, every topic is served here.
+  const ownership = conn.ctx.ownership;
+  if (ownership) {
+    ownership.lookupTopic(name.full, { authoritative: cmd.authoritative }).then(
+      (r) =>
+        conn.send({
+          type: BaseCommand_Type.LOOKUP_RESPONSE,
+          lookupTopicResponse: {
+            requestId: cmd.requestId,
+            response: r.redirect
+              ? CommandLookupTopicResponse_LookupType.Redirect
+              : CommandLookupTopicResponse_LookupType.Connect,
+            brokerServiceUrl: r.brokerServiceUrl,
+            ...(r.brokerServiceUrlTls ? { brokerServiceUrlTls: r.brokerServiceUrlTls } : {}),
+            authoritative: r.authoritative,
+            proxyThroughServiceUrl: false,
+          },
+        }),
+      (err: unknown) => {
+        const e = toServerError(err);
+        conn.send({
+          type: BaseCommand_Type.LOOKUP_RESPONSE,
+          lookupTopicResponse: {
+            requestId: cmd.requestId,
+            response: CommandLookupTopicResponse_LookupType.Failed,
+            error: e.code,
+            message: e.message,
+          },
+        });
+      },
+    );
+    return;
+  }
+  // Without cluster ownership every topic is served here.
   conn.send({
     type: BaseCommand_Type.LOOKUP_RESPONSE,
     lookupTopicResponse: {

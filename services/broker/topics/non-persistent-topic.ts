@@ -22,6 +22,7 @@ import type {
   PublishRequest,
   SubscribeRequest,
   Topic,
+  TopicCounters,
 } from './topic.ts';
 
 export class NonPersistentTopic extends TopicBase implements Topic {
@@ -88,6 +89,19 @@ export class NonPersistentTopic extends TopicBase implements Topic {
       throw brokerErrors.make(refused.code, { subscription: req.subscription, reason: refused.reason });
     if (created) this.subscriptions.set(req.subscription, sub);
     return this.attachment(sub, consumer);
+  }
+
+  counters(): TopicCounters {
+    let consumers = 0;
+    for (const s of this.subscriptions.values()) consumers += s.consumerCount;
+    return {
+      producers: this.producers.size,
+      consumers,
+      msgRateIn: this.in.msgs.rate(),
+      msgRateOut: this.out.msgs.rate(),
+      bytesInPerSec: this.in.bytes.rate(),
+      bytesOutPerSec: this.out.bytes.rate(),
+    };
   }
 
   subscriptionNames(): string[] {

@@ -35,6 +35,7 @@ import type {
   PublishRequest,
   SubscribeRequest,
   Topic,
+  TopicCounters,
 } from './topic.ts';
 
 export const DEDUP_CURSOR = 'pulsar.dedup';
@@ -252,6 +253,19 @@ export class PersistentTopic extends TopicBase implements Topic {
     if (this.subscriptions.get(sub.name) === sub) this.subscriptions.delete(sub.name);
     await sub.close();
     if (this.ml.getCursor(sub.name) === sub.cursor) await this.ml.deleteCursor(sub.name);
+  }
+
+  counters(): TopicCounters {
+    let consumers = 0;
+    for (const s of this.subscriptions.values()) consumers += s.consumerCount;
+    return {
+      producers: this.producers.size,
+      consumers,
+      msgRateIn: this.in.msgs.rate(),
+      msgRateOut: this.out.msgs.rate(),
+      bytesInPerSec: this.in.bytes.rate(),
+      bytesOutPerSec: this.out.bytes.rate(),
+    };
   }
 
   subscriptionNames(): string[] {

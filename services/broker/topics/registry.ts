@@ -8,6 +8,7 @@ import type { Logger } from '../../../lib/log/index.ts';
 import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import type { BrokerConfig } from '../config.ts';
 import { brokerErrors } from '../errors.ts';
+import type { TopicOwnership } from '../ownership.ts';
 import type { PolicyProvider, TopicPolicies } from '../policies.ts';
 import { NonPersistentTopic } from './non-persistent-topic.ts';
 import type { TopicLimits } from './topic-base.ts';
@@ -39,6 +40,7 @@ export class TopicRegistry {
   private readonly loaded = new Map<string, Topic>();
   private readonly loading = new Map<string, Promise<Topic>>();
   private closing = false;
+  private ownership: TopicOwnership | undefined;
 
   constructor(
     config: BrokerConfig,
@@ -50,6 +52,17 @@ export class TopicRegistry {
     this.policies = policies;
     this.log = log;
     this.persistentFactory = persistentFactory;
+  }
+
+  /** From now on, topics load only when this broker owns their bundle. */
+  setOwnership(ownership: TopicOwnership): void {
+    this.ownership = ownership;
+  }
+
+  /** Unload every loaded topic whose name matches (a released bundle). */
+  async unloadWhere(match: (full: string) => boolean): Promise<void> {
+    const names = [...this.loaded.keys()].filter(match);
+    await Promise.allSettled(names.map((n) => this.unload(n)));
   }
 
   get hasStorage(): boolean {
@@ -113,6 +126,7 @@ export class TopicRegistry {
   }
 
   private async load(name: TopicName, opts: GetTopicOptions): Promise<Topic> {
+    if (this.ownership) await this.ownership.checkOwnership(name.full);
     await this.checkPartitioning(name);
     if (this.loaded.size >= this.config.maxTopicsLoaded) {
       throw brokerErrors.make('TOO_MANY_REQUESTS', {

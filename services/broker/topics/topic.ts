@@ -137,6 +137,15 @@ export interface AttachedConsumer {
   stats(): ConsumerStats;
 }
 
+export interface TopicCounters {
+  readonly producers: number;
+  readonly consumers: number;
+  readonly msgRateIn: number;
+  readonly msgRateOut: number;
+  readonly bytesInPerSec: number;
+  readonly bytesOutPerSec: number;
+}
+
 export interface Topic {
   readonly name: TopicName;
   readonly persistent: boolean;
@@ -153,6 +162,9 @@ export interface Topic {
   lastMessageId(): Promise<MessageId>;
   stats(): Promise<TopicStats>;
   subscriptionStats(name: string): SubscriptionStats | undefined;
+
+  /** Cheap totals for load reports. */
+  counters(): TopicCounters;
 
   /** Disconnect every client (CLOSE_PRODUCER / CLOSE_CONSUMER) and release resources. */
   close(): Promise<void>;
