@@ -59,48 +59,71 @@ export class Balancer {
     this.#transitions?.inc({ action }, n);
   }
 
-  /** One pass over the view: orphans freed, free bundles assigned, stale splits finished. */
+  /**
+   * One pass over the view: orphans freed, free bundles assigned, stale splits finished; up to
+   * `assignConcurrency` bundles at once (a dead broker's bundles come back in parallel).
+   */
   async assignOnce(nowMs = Date.now()): Promise<number> {
     this.stats.assignRuns++;
     const view = this.#actions.view;
     const brokers = brokerLoadViews(view);
     const pending = new Map<string, number>();
-    let issued = 0;
-    for (const [id, cached] of [...view.bundles()]) {
-      if (issued >= this.#cfg.maxAssignmentsPerRun) break;
-      let s: StoredBundle = cached;
-      const r = s.record;
-      if (!r) continue;
-      if (isOrphan({ record: r, ownerKey: s.ownerKey, registered: view.isRegistered, nowMs })) {
-        issued++;
-        const res = await this.#actions.free(id, s, `orphan of ${r.owner || r.destination}`);
-        if (!res.ok) continue;
-        this.stats.orphansFreed++;
-        this.#count('free-orphan');
-        s = {
-          ...s,
-          record: res.record,
-          recordVersion: res.version,
-          ownerKey: undefined,
-          ownerVersion: undefined,
-        };
+    const work: [BundleId, StoredBundle][] = [];
+    for (const [id, s] of view.bundles()) {
+      if (work.length >= this.#cfg.maxAssignmentsPerRun) break;
+      if (this.#needsWork(s, nowMs)) work.push([id, s]);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < work.length) {
+        const [id, s] = work[next++];
+        await this.#settleOne(id, s, nowMs, brokers, pending);
       }
-      if (s.record?.state === BundleStates.Free) {
-        issued++;
-        if (await this.#assign(id, s, brokers, pending)) this.stats.assigned++;
-      } else if (
-        s.record?.state === BundleStates.Splitting &&
-        nowMs - s.record.changedAtMs >= this.#cfg.splittingStaleMs
-      ) {
-        issued++;
-        const res = await this.#actions.finishSplit(id);
-        if (res.ok) {
-          this.stats.splitsFinished++;
-          this.#count('finish-split');
-        }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#cfg.assignConcurrency, work.length) }, worker));
+    return work.length;
+  }
+
+  #needsWork(s: StoredBundle, nowMs: number): boolean {
+    const r = s.record;
+    if (!r) return false;
+    if (isOrphan({ record: r, ownerKey: s.ownerKey, registered: this.#actions.view.isRegistered, nowMs }))
+      return true;
+    if (r.state === BundleStates.Free) return true;
+    return r.state === BundleStates.Splitting && nowMs - r.changedAtMs >= this.#cfg.splittingStaleMs;
+  }
+
+  async #settleOne(
+    id: BundleId,
+    cached: StoredBundle,
+    nowMs: number,
+    brokers: ReturnType<typeof brokerLoadViews>,
+    pending: Map<string, number>,
+  ): Promise<void> {
+    let s = cached;
+    const r = s.record!;
+    if (isOrphan({ record: r, ownerKey: s.ownerKey, registered: this.#actions.view.isRegistered, nowMs })) {
+      const res = await this.#actions.free(id, s, `orphan of ${r.owner || r.destination}`);
+      if (!res.ok) return;
+      this.stats.orphansFreed++;
+      this.#count('free-orphan');
+      s = {
+        ...s,
+        record: res.record,
+        recordVersion: res.version,
+        ownerKey: undefined,
+        ownerVersion: undefined,
+      };
+    }
+    if (s.record?.state === BundleStates.Free) {
+      if (await this.#assign(id, s, brokers, pending)) this.stats.assigned++;
+    } else if (s.record?.state === BundleStates.Splitting) {
+      const res = await this.#actions.finishSplit(id);
+      if (res.ok) {
+        this.stats.splitsFinished++;
+        this.#count('finish-split');
       }
     }
-    return issued;
   }
 
   async #assign(
@@ -117,9 +140,13 @@ export class Balancer {
       pending,
     });
     if (!dst) return false;
-    const res = await this.#actions.assign(id, s, dst, 'coordinator');
-    if (!res.ok) return false;
+    // Reserve before the await so parallel assignments of this pass see each other.
     pending.set(dst, (pending.get(dst) ?? 0) + 1);
+    const res = await this.#actions.assign(id, s, dst, 'coordinator');
+    if (!res.ok) {
+      pending.set(dst, (pending.get(dst) ?? 1) - 1);
+      return false;
+    }
     this.#count('assign');
     this.#log.info({ bundle: name, to: dst, previousOwner: s.record?.previousOwner }, 'bundle assigned');
     return true;

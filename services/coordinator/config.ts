@@ -44,6 +44,7 @@ export const coordinatorConfigSpec = {
     'how often the leader looks for free and orphaned bundles (also woken by changes)',
     1_000,
   ),
+  assignConcurrency: count('bundles the leader frees/assigns at once in one assignment pass', 16, 1, 1024),
   maxAssignmentsPerRun: count('bundle transitions (free/assign) the leader issues per assignment run', 1_000),
   splittingStaleMs: ms(
     'a Splitting record older than this is finished by the leader (its initiator died)',
