@@ -39,7 +39,13 @@ const ALL_SCENARIOS: Scenario[] = [
   { entryBytes: 65536, ledgers: 100, batch: 4, window: 12 },
 ];
 const ONLY = arg('only', '');
-const SCENARIOS = ALL_SCENARIOS.filter((s) => ONLY === '' || ONLY === `${s.entryBytes}x${s.ledgers}`);
+const SCENARIOS = ALL_SCENARIOS.filter((s) => ONLY === '' || ONLY === `${s.entryBytes}x${s.ledgers}`).map(
+  (s) => ({
+    ...s,
+    batch: Number(arg('batch', String(s.batch))),
+    window: Number(arg('window', String(s.window))),
+  }),
+);
 const SKIP_DISK = args.includes('--skip-disk');
 
 interface BookieProc {

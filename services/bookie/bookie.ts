@@ -17,6 +17,7 @@ import { type BookieMetrics, createBookieMetrics } from './metrics.ts';
 import { checkCookies } from './registration/cookie.ts';
 import { lockDir, type DirLock } from './registration/dir-lock.ts';
 import { DiskMonitor, type DiskProbe, fileProbe, statfsProbe } from './registration/disk-monitor.ts';
+import { MetadataLedgerGc } from './registration/ledger-gc.ts';
 import { Registration } from './registration/register.ts';
 import { openStore } from './registration/store.ts';
 import type { ServerContext } from './server/context.ts';
@@ -197,6 +198,9 @@ export async function startBookie(config: BookieConfig, opts: StartOptions = {})
       const r = registration;
       cleanup.push(() => r.close());
       await registration.start(monitor.readOnly);
+      const ledgerGc = new MetadataLedgerGc(store, storage, cfg, log);
+      ledgerGc.start();
+      cleanup.push(async () => ledgerGc.stop());
     }
 
     let closing: Promise<void> | undefined;

@@ -231,6 +231,27 @@ export const bookieConfigSpec = {
     max: 604_800_000,
     doc: 'major compaction interval',
   },
+  metadataGcIntervalMs: {
+    type: 'int',
+    default: 600_000,
+    min: 10,
+    max: 86_400_000,
+    doc: 'how often local ledgers are checked against the metadata store (deleted there = deleted here)',
+  },
+  metadataGcGraceMs: {
+    type: 'int',
+    default: 600_000,
+    min: 0,
+    max: 604_800_000,
+    doc: 'a ledger this process learnt of less than this long ago is never collected by the metadata check',
+  },
+  metadataGcBatch: {
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'most ledgers looked up in the metadata store per check',
+  },
   diskCheckIntervalMs: {
     type: 'int',
     default: 10_000,

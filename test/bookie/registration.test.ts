@@ -149,6 +149,24 @@ describe('bookie registration and cookies (real etcd, real processes)', { concur
     }
   });
 
+  it('deletes local ledgers whose metadata is gone, and keeps the others', async () => {
+    await store.put(keys.ledger(CLUSTER, 61), Buffer.from('metadata'));
+    const b = await startBookieProcess(
+      'gc-1',
+      bookieDirs(),
+      meta(['--metadata-gc-interval-ms', '100', '--metadata-gc-grace-ms', '0']),
+    );
+    await addSome(b, 60, 0, 3);
+    await addSome(b, 61, 0, 3);
+    await waitFor('ledger 60 collected', async () => {
+      const r = await b.client.readEntry({ ledgerId: 60n, entryId: 0n });
+      return r.status === Status.NO_LEDGER;
+    });
+    expect((await b.client.readEntry({ ledgerId: 61n, entryId: 2n })).status).toBe(Status.OK);
+    expect(b.proc.logs()).toMatch(/deleted ledgers whose metadata is gone/);
+    await b.stop();
+  });
+
   it("refuses to start on wiped disks, on another bookie's disks, and on a replaced journal dir", async () => {
     const dirs = bookieDirs();
     const b = await startBookieProcess('ck-1', dirs, meta());
