@@ -103,6 +103,25 @@ describe('managed ledger on real bookies', { concurrent: false }, () => {
     await f4.shutdown();
   });
 
+  it('rolls by size, and shares one bounded cache across topics', async () => {
+    const f = factoryOn(mc, { settings: { cacheMaxSizeBytes: 20_000, cacheEvictionWatermark: 0.5 } });
+    const bySize = await f.open(topic(), { maxSizePerLedgerBytes: 100, minLedgerRolloverTimeMs: 0 });
+    for (let i = 0; i < 10; i++) await bySize.append(new Uint8Array(30).fill(i));
+    expect(bySize.ledgers.map((l) => l.entries)).toEqual([4, 4, 2]);
+    const other = await f.open(topic());
+    for (let i = 0; i < 40; i++) {
+      await other.append(new Uint8Array(1000).fill(i));
+      expect(f.cacheStats().sizeBytes).toBeLessThanOrEqual(20_000);
+    }
+    const stats = f.cacheStats();
+    expect(stats.evictedBytes).toBeGreaterThan(0);
+    // The oldest entries (the first topic's) went first; the newest are still cached.
+    const newest = await other.readEntries(other.lastConfirmedPosition, { maxEntries: 1 });
+    expect(newest[0].data[0]).toBe(39);
+    expect(f.cacheStats().hits).toBe(stats.hits + 1);
+    await f.shutdown();
+  });
+
   it('rolls a non-empty ledger by age and leaves an idle one alone', async () => {
     const f = factoryOn(mc, { settings: { rolloverCheckIntervalMs: 50, rolloverJitterFraction: 0.05 } });
     const ml = await f.open(topic(), { maxLedgerRolloverTimeMs: 200 });

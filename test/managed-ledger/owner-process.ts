@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       defaultEnsembleSize: 2,
       defaultWriteQuorum: 2,
       defaultAckQuorum: 2,
-      defaultMaxEntriesPerLedger: 100,
+      defaultMaxEntriesPerLedger: 50,
       defaultMinLedgerRolloverTimeMs: 0,
       // Only explicit flushes persist cursor state here: later acks must be lost by the kill.
       markDeleteRatePerSecond: 0.001,
@@ -41,14 +41,14 @@ async function main(): Promise<void> {
   });
   const dedup = await ml.openCursor('pulsar.dedup', { initialPosition: 'Earliest' });
   const ps: Position[] = [];
-  for (let i = 0; i < 300; i++) ps.push(await ml.append(payloadOf(i)));
+  for (let i = 0; i < 150; i++) ps.push(await ml.append(payloadOf(i)));
   await sub.markDelete(ps[9]);
   const holes: Position[] = [];
-  for (let i = 20; i < 250; i += 3) holes.push(ps[i]);
+  for (let i = 20; i < 130; i += 3) holes.push(ps[i]);
   await sub.delete(holes);
   await sub.deleteBatchIndexes(ps[15], 8, [1, 3, 5]);
-  await sub.deleteBatchIndexes(ps[200], 4, [0]);
-  await dedup.markDelete(ps[299], { 'producer-a': 299n, 'producer-b': 7n });
+  await sub.deleteBatchIndexes(ps[100], 4, [0]);
+  await dedup.markDelete(ps[149], { 'producer-a': 149n, 'producer-b': 7n });
   await sub.flush();
   await dedup.flush();
   const report = {
@@ -58,9 +58,9 @@ async function main(): Promise<void> {
       markDelete: sub.markDeletePosition,
       ranges: sub.individuallyDeletedRanges(),
       batch15: sub.ackedBatchIndexes(ps[15]),
-      batch200: sub.ackedBatchIndexes(ps[200]),
+      batch100: sub.ackedBatchIndexes(ps[100]),
       backlog: sub.getNumberOfEntriesInBacklog(),
-      positions: { p15: ps[15], p200: ps[200] },
+      positions: { p15: ps[15], p100: ps[100] },
     },
     dedup: {
       markDelete: dedup.markDeletePosition,
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   // Keep going until killed: appends are confirmed (and reported), acks are never flushed.
-  for (let i = 300; ; i++) {
+  for (let i = 150; ; i++) {
     const p = await ml.append(payloadOf(i));
     process.stdout.write(`${JSON.stringify({ event: 'confirmed', i, ...p })}\n`);
     await sub.markDelete(p);

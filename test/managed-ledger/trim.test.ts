@@ -73,6 +73,9 @@ describe('trimming', { concurrent: false }, () => {
     for (const id of ids.slice(1, 4)) expect(await ledgerGone(id)).toBe(true);
     expect(ml.numberOfEntries).toBe(2);
     await f.shutdown();
+    // The non-durable reader left nothing behind.
+    expect(await mc.store.get(keys.cursor(mc.cluster, name, 'reader'))).toBeUndefined();
+    expect([...((await f.getStoredInfo(name))?.cursorNames ?? [])].sort()).toEqual(['fast', 'slow']);
   });
 
   it('keeps consumed ledgers inside retention size, and all of them with -1', async () => {

@@ -265,9 +265,13 @@ export function resolveTopicConfig(
   s: ManagedLedgerSettings,
   override: Partial<ManagedLedgerConfig> = {},
 ): ManagedLedgerConfig {
-  const c: ManagedLedgerConfig = { ...topicDefaults(s), ...stripUndefined(override) };
+  const defaults = topicDefaults(s);
   const bad = (field: string, value: unknown, reason: string) =>
     mlErrors.make('INVALID_CONFIG', { field, value, reason });
+  for (const field of Object.keys(override))
+    if (!(field in defaults))
+      throw bad(field, (override as Record<string, unknown>)[field], 'unknown setting');
+  const c: ManagedLedgerConfig = { ...defaults, ...stripUndefined(override) };
   for (const [field, value] of Object.entries(c)) {
     if (!Number.isSafeInteger(value)) throw bad(field, value, 'must be an integer');
   }
