@@ -62,6 +62,8 @@ export interface Broker {
   readonly policies: PolicyProvider;
   /** Open client connections on the binary protocol port. */
   connectionCount(): number;
+  /** Policies changed for a namespace (`tenant/ns`) or one topic: re-apply them to loaded topics. */
+  policiesChanged(scope: { namespace: string } | { topic: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -172,6 +174,12 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     topics,
     policies,
     connectionCount: () => protocol.connectionCount(),
+    policiesChanged: (scope) =>
+      topics.refreshPolicies((name) =>
+        'namespace' in scope
+          ? name.namespaceName === scope.namespace
+          : name.partitionedName === scope.topic || name.full === scope.topic,
+      ),
     async close() {
       if (closing) return;
       closing = true;

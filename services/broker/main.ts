@@ -54,22 +54,24 @@ async function main(): Promise<void> {
   const config = loadBrokerConfig({ argv: process.argv.slice(2), env: process.env });
   const log = createLogger({ service: 'broker', node: config.brokerId || `broker-${process.pid}` });
   let store: MetadataStore | undefined;
+  let policyStore: PolicyStore | undefined;
   const deps: { -readonly [K in keyof BrokerDeps]: BrokerDeps[K] } = { logger: log };
   const closers: (() => Promise<void>)[] = [];
   if (config.metadataUrl !== '') {
     store = await openMetadataStore(config.metadataUrl, { logger: log });
     closers.push(() => store!.close());
     const auth = pick<AuthConfig>(config, authConfigSpec);
-    const policyStore = new PolicyStore(store, {
+    policyStore = new PolicyStore(store, {
       cluster: config.clusterName,
       defaults: pick<PolicyDefaults>(config, policyDefaultsSpec),
       onWatchError: (err) => log.warn({ err }, 'policy watch error'),
     });
     await policyStore.start();
-    closers.unshift(() => policyStore.close());
+    const ps = policyStore;
+    closers.unshift(() => ps.close());
     const authn = new AuthenticationService(auth);
     deps.metadataStore = store;
-    const policies = new PolicyStoreProvider(policyStore);
+    const policies = new PolicyStoreProvider(ps);
     deps.policies = policies;
     deps.httpServer = adminHttpServer({
       policies: policyStore,
@@ -83,6 +85,11 @@ async function main(): Promise<void> {
     closers.unshift(() => storage.close());
   }
   const broker = await startBroker(config, deps);
+  policyStore?.onChange((change) => {
+    if (change.kind === 'namespace')
+      void broker.policiesChanged({ namespace: `${change.tenant}/${change.namespace}` });
+    else if (change.kind === 'topic-policies') void broker.policiesChanged({ topic: change.topic });
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -104,6 +104,9 @@ export class NonPersistentTopic extends TopicBase implements Topic {
     };
   }
 
+  /** Nothing of a non-persistent topic depends on policies after its load. */
+  async applyPolicies(): Promise<void> {}
+
   subscriptionNames(): string[] {
     return [...this.subscriptions.keys()];
   }

@@ -338,6 +338,26 @@ export class PersistentTopic extends TopicBase implements Topic {
     this.onClosed?.();
   }
 
+  /**
+   * Policies changed while loaded: only deduplication is applied live (E/Qw/Qa and retention take
+   * effect with the next load). Entries published while dedup is being switched on are not yet
+   * tracked (as in Pulsar, the state starts from the moment it is enabled).
+   */
+  async applyPolicies(policies: TopicPolicies): Promise<void> {
+    if (this.isClosed || policies.deduplicationEnabled === (this.dedup !== undefined)) return;
+    if (!policies.deduplicationEnabled) {
+      await this.persistDedupSnapshot().catch(() => undefined);
+      this.dedup = undefined;
+      this.dedupCursor = undefined;
+      clearInterval(this.snapshotTimer);
+    }
+    await this.setupDedup(policies.deduplicationEnabled);
+    this.log.info(
+      { topic: this.name.full, deduplication: policies.deduplicationEnabled },
+      'deduplication switched',
+    );
+  }
+
   /** Turn dedup on (recovering its state) or off (dropping its cursor). */
   private async setupDedup(enabled: boolean): Promise<void> {
     if (!enabled) {

@@ -59,6 +59,20 @@ export class TopicRegistry {
     this.ownership = ownership;
   }
 
+  /** Re-resolve the policies of the loaded topics that match and apply them (policy change). */
+  async refreshPolicies(match: (name: TopicName) => boolean): Promise<void> {
+    const targets = this.loadedTopics().filter((t) => match(t.name));
+    await Promise.allSettled(
+      targets.map(async (t) => {
+        try {
+          await t.applyPolicies(await this.policies.topicPolicies(t.name));
+        } catch (err) {
+          this.log.warn({ err, topic: t.name.full }, 'applying changed policies failed');
+        }
+      }),
+    );
+  }
+
   /** Unload every loaded topic whose name matches (a released bundle). */
   async unloadWhere(match: (full: string) => boolean): Promise<void> {
     const names = [...this.loaded.keys()].filter(match);

@@ -8,6 +8,7 @@ import type { EntryFacts } from '../../../lib/wire/metadata.ts';
 import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import type { ConsumerStats, PublisherStats, SubscriptionStats, TopicStats } from '../service.ts';
 import type { SubscriptionType } from '../subscriptions/types.ts';
+import type { TopicPolicies } from '../policies.ts';
 
 export type AccessMode = 'Shared' | 'Exclusive' | 'WaitForExclusive' | 'ExclusiveWithFencing';
 export const ACCESS_MODES: readonly AccessMode[] = [
@@ -162,6 +163,9 @@ export interface Topic {
   lastMessageId(): Promise<MessageId>;
   stats(): Promise<TopicStats>;
   subscriptionStats(name: string): SubscriptionStats | undefined;
+
+  /** Policies changed while the topic is loaded (only some apply live). */
+  applyPolicies(policies: TopicPolicies): Promise<void>;
 
   /** Cheap totals for load reports. */
   counters(): TopicCounters;
