@@ -208,7 +208,10 @@ export interface ManagedCursor {
   /** Next entry `readEntries` will return (individually deleted entries are skipped). */
   readonly readPosition: Position;
 
-  /** Read up to `maxEntries` from the read position and advance it; [] when caught up. */
+  /**
+   * Read up to `maxEntries` from the read position and advance it; [] when caught up. Each call
+   * is cut to the maxEntriesPerRead / maxBytesPerRead settings (always at least one entry).
+   */
   readEntries(maxEntries: number, opts?: ReadOptions): Promise<ManagedEntry[]>;
   /**
    * Like readEntries, but when caught up waits until new entries are appended. At most one wait
@@ -219,7 +222,7 @@ export interface ManagedCursor {
   cancelPendingRead(): boolean;
   /** True when entries exist at or after the read position. */
   hasMoreEntries(): boolean;
-  /** Read specific positions (redelivery); acknowledged or trimmed ones are left out. Order kept. */
+  /** Read specific positions (redelivery, at most maxEntriesPerRead); acked or trimmed ones are left out. */
   replayEntries(positions: readonly Position[]): Promise<ManagedEntry[]>;
 
   /**

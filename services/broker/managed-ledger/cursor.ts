@@ -132,7 +132,9 @@ export class ManagedCursorImpl implements ManagedCursor {
       });
     this.lastActive = this.host.now();
     const out: ManagedEntry[] = [];
-    let bytesLeft = opts?.maxBytes ?? Number.POSITIVE_INFINITY;
+    const s = this.host.settings;
+    maxEntries = Math.min(maxEntries, s.maxEntriesPerRead);
+    let bytesLeft = Math.min(opts?.maxBytes ?? s.maxBytesPerRead, s.maxBytesPerRead);
     while (out.length < maxEntries && bytesLeft > 0 && this.core.hasMoreEntries()) {
       const p = this.core.readPosition;
       const hole = this.core.acked.ceilingRange(p);

@@ -43,11 +43,13 @@ export class EntryReader {
    */
   async read(
     from: Position,
-    maxEntries: number,
-    maxBytes: number,
+    wantEntries: number,
+    wantBytes: number,
     before?: Position,
   ): Promise<ManagedEntry[]> {
-    const { list, cache } = this.ctx;
+    const { list, cache, settings } = this.ctx;
+    const maxEntries = Math.min(wantEntries, settings.maxEntriesPerRead);
+    const maxBytes = Math.min(wantBytes, settings.maxBytesPerRead);
     const out: ManagedEntry[] = [];
     let bytes = 0;
     let p = list.normalize(from);
@@ -83,7 +85,7 @@ export class EntryReader {
   /** The entries at `positions` that still exist, in the given order (cache first). */
   async readPositions(positions: readonly Position[]): Promise<ManagedEntry[]> {
     const out: ManagedEntry[] = [];
-    for (const p of positions) {
+    for (const p of positions.slice(0, this.ctx.settings.maxEntriesPerRead)) {
       if (!this.ctx.list.hasEntry(p) || comparePositions(p, this.ctx.list.lastPosition()) > 0) continue;
       const cached = this.ctx.cache.get(p);
       if (cached) {

@@ -44,6 +44,18 @@ export const managedLedgerSettings = {
     min: 1024,
     doc: 'Stop read-ahead once this many bytes were read in one bookie read.',
   },
+  maxEntriesPerRead: {
+    type: 'int',
+    default: 10_000,
+    min: 1,
+    doc: 'Most entries one read call returns (larger requests are cut to this).',
+  },
+  maxBytesPerRead: {
+    type: 'int',
+    default: 64 * MiB,
+    min: 1024,
+    doc: 'One read call stops after about this many bytes (always at least one entry).',
+  },
   maxReadHandles: {
     type: 'int',
     default: 64,
