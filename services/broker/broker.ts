@@ -77,6 +77,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     ? new ManagedLedgerTopicFactory(deps.managedLedgers, config, log, deps.metadataStore)
     : undefined;
   const topics = new TopicRegistry(config, policies, log, persistent);
+  topics.startIdleSweeper();
   const namePrefix = `${config.clusterName}-${randomBytes(3).toString('hex')}`;
   let producerCounter = 0;
   const ctx: BrokerContext & {

@@ -218,6 +218,12 @@ export const brokerSettings = {
     min: 1,
     doc: 'Delayed entries held per subscription; at the limit no new entries are read until some are due.',
   },
+  inactiveTopicUnloadMs: {
+    type: 'int',
+    default: 300_000,
+    min: 0,
+    doc: 'Unload a topic that has had no producer and no consumer this long (0 = never); it loads again on use.',
+  },
   readRetryBackoffMs: {
     type: 'int',
     default: 200,

@@ -469,3 +469,23 @@ describe('optional command families', () => {
     c.close();
   });
 });
+
+describe('topic lifecycle', () => {
+  it('unloads topics that have had no producer and no consumer for a while', async () => {
+    const b = await startTestBroker({ inactiveTopicUnloadMs: 200 });
+    try {
+      const c = await WireClient.open(b.brokerServicePort);
+      const busy = 'non-persistent://public/default/kept';
+      const idle = 'non-persistent://public/default/idle';
+      await c.createProducer(busy, 1n);
+      await c.createProducer(idle, 2n);
+      const rid = c.requestId();
+      await c.request({ type: T.CLOSE_PRODUCER, closeProducer: { producerId: 2n, requestId: rid } }, rid);
+      await eventually(() => !b.service.listLoadedTopics().includes(idle), 'idle topic unloaded');
+      expect(b.service.listLoadedTopics()).toContain(busy);
+      c.close();
+    } finally {
+      await b.close();
+    }
+  });
+});

@@ -41,6 +41,9 @@ export class TopicRegistry {
   private readonly loading = new Map<string, Promise<Topic>>();
   private closing = false;
   private ownership: TopicOwnership | undefined;
+  /** Since when each loaded topic has had no producer and no consumer. */
+  private readonly idleSince = new Map<string, number>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     config: BrokerConfig,
@@ -52,6 +55,31 @@ export class TopicRegistry {
     this.policies = policies;
     this.log = log;
     this.persistentFactory = persistentFactory;
+  }
+
+  /** Start unloading idle topics (checked every tenth of the idle limit). */
+  startIdleSweeper(): void {
+    const limit = this.config.inactiveTopicUnloadMs;
+    if (limit <= 0 || this.sweeper) return;
+    this.sweeper = setInterval(() => void this.sweepIdle(Date.now()), Math.max(100, Math.floor(limit / 10)));
+    this.sweeper.unref();
+  }
+
+  /** Unload topics idle (no producer, no consumer) for longer than `inactiveTopicUnloadMs`. */
+  async sweepIdle(nowMs: number): Promise<number> {
+    const idle: string[] = [];
+    for (const [name, topic] of this.loaded) {
+      const c = topic.counters();
+      if (c.producers > 0 || c.consumers > 0) {
+        this.idleSince.delete(name);
+        continue;
+      }
+      const since = this.idleSince.get(name);
+      if (since === undefined) this.idleSince.set(name, nowMs);
+      else if (nowMs - since >= this.config.inactiveTopicUnloadMs) idle.push(name);
+    }
+    await Promise.allSettled(idle.map((n) => this.unload(n)));
+    return idle.length;
   }
 
   /** From now on, topics load only when this broker owns their bundle. */
@@ -117,6 +145,7 @@ export class TopicRegistry {
 
   async unload(full: string): Promise<void> {
     const t = this.loaded.get(full);
+    this.idleSince.delete(full);
     if (!t) return;
     this.loaded.delete(full);
     await t.close();
@@ -125,6 +154,7 @@ export class TopicRegistry {
   /** Close every topic (broker shutdown). */
   async closeAll(): Promise<void> {
     this.closing = true;
+    clearInterval(this.sweeper);
     await Promise.allSettled([...this.loading.values()]);
     const all = [...this.loaded.values()];
     this.loaded.clear();
