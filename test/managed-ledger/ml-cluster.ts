@@ -6,6 +6,7 @@
  */
 import type { LedgerClient, ReadableLedger } from '../../lib/ledger/api.ts';
 import type { MetadataStore, TxnOp } from '../../lib/metadata/store.ts';
+import { BookieTestClient } from '../../services/bookie/testing/client.ts';
 import {
   createManagedLedgerFactory,
   type ManagedLedgerFactoryOptions,
@@ -23,8 +24,12 @@ export interface MlCluster {
   stop(): Promise<void>;
 }
 
-export async function startMlCluster(etcdEndpoint: string, bookies: number): Promise<MlCluster> {
-  const rc = await startRealCluster({ etcdEndpoint, prefix: uniquePrefix('ml'), bookies });
+export async function startMlCluster(
+  etcdEndpoint: string,
+  bookies: number,
+  extraBookieArgs: string[] = [],
+): Promise<MlCluster> {
+  const rc = await startRealCluster({ etcdEndpoint, prefix: uniquePrefix('ml'), bookies, extraBookieArgs });
   const store = await rc.openStore();
   const client = await connectClient(rc, store);
   return {
@@ -38,6 +43,26 @@ export async function startMlCluster(etcdEndpoint: string, bookies: number): Pro
       await rc.stop();
     },
   };
+}
+
+/** Ledger ids each bookie process holds in its own storage (asked over its gRPC API). */
+export async function ledgersOnBookies(mc: MlCluster): Promise<Set<number>> {
+  const ids = new Set<number>();
+  for (const b of mc.rc.bookies) {
+    const c = new BookieTestClient(`127.0.0.1:${b.grpcPort}`);
+    try {
+      let after = -1;
+      for (;;) {
+        const page = await c.listLedgers(after, 1000);
+        for (const id of page.ledgerIds) ids.add(Number(id));
+        if (!page.more || page.ledgerIds.length === 0) break;
+        after = Number(page.ledgerIds[page.ledgerIds.length - 1]);
+      }
+    } finally {
+      c.close();
+    }
+  }
+  return ids;
 }
 
 /** Counts bookie reads made through a client (handles opened or created by it). */

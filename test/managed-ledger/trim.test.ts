@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as keys from '../../lib/metadata/keys.ts';
 import type { Position } from '../../services/broker/managed-ledger/api.ts';
 import { stopAll } from '../harness/index.ts';
-import { countingStore, enc, eventually, factoryOn, type MlCluster, startMlCluster } from './ml-cluster.ts';
+import {
+  countingStore,
+  enc,
+  eventually,
+  factoryOn,
+  ledgersOnBookies,
+  type MlCluster,
+  startMlCluster,
+} from './ml-cluster.ts';
 
 let mc: MlCluster;
 let n = 0;
@@ -16,7 +24,13 @@ const topic = () => `public/default/persistent/tr-${++n}`;
 const small = { defaultMaxEntriesPerLedger: 5, defaultMinLedgerRolloverTimeMs: 0 };
 
 beforeAll(async () => {
-  mc = await startMlCluster(inject('etcdEndpoint'), 2);
+  // Bookies drop ledgers deleted from the metadata store quickly, so "gone from the bookies" is checkable.
+  mc = await startMlCluster(inject('etcdEndpoint'), 2, [
+    '--metadata-gc-interval-ms',
+    '200',
+    '--metadata-gc-grace-ms',
+    '0',
+  ]);
 });
 afterAll(async () => {
   await mc?.stop();
@@ -48,6 +62,7 @@ describe('trimming', { concurrent: false }, () => {
     expect(fast.getNumberOfEntriesInBacklog()).toBe(22);
     expect(fast.getEstimatedBacklogSizeBytes()).toBe(220);
 
+    expect((await ledgersOnBookies(mc)).has(ids[0])).toBe(true);
     await fast.markDelete(ps[21]);
     await slow.markDelete(ps[8]); // inside the second ledger
     await slow.flush();
@@ -55,6 +70,7 @@ describe('trimming', { concurrent: false }, () => {
     await ml.trimConsumedLedgers();
     expect(ml.ledgers.map((l) => l.ledgerId)).toEqual(ids.slice(1));
     expect(await ledgerGone(ids[0])).toBe(true);
+    await eventually(async () => !(await ledgersOnBookies(mc)).has(ids[0]));
     expect((await f.getStoredInfo(name))?.ledgers.map((l) => l.ledgerId)).toEqual(ids.slice(1));
     for (const id of ids.slice(1)) expect(await ledgerGone(id)).toBe(false);
     // The non-durable reader held nothing back and was moved past the deleted ledger.
@@ -71,6 +87,10 @@ describe('trimming', { concurrent: false }, () => {
     await ml.trimConsumedLedgers(); // joins the running trim: its bookie deletions are done
     expect(ml.ledgers[0].ledgerId).toBe(ids[4]);
     for (const id of ids.slice(1, 4)) expect(await ledgerGone(id)).toBe(true);
+    await eventually(async () => {
+      const onBookies = await ledgersOnBookies(mc);
+      return ids.slice(0, 4).every((id) => !onBookies.has(id)) && onBookies.has(ids[4]);
+    });
     expect(ml.numberOfEntries).toBe(2);
     await f.shutdown();
     // The non-durable reader left nothing behind.
