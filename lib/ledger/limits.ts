@@ -42,10 +42,10 @@ export const ledgerLimitsSpec = {
   },
   readConcurrencyMax: {
     type: 'int',
-    default: 64,
+    default: 256,
     min: 1,
     max: 4096,
-    doc: 'Entries of one read() call in flight at once.',
+    doc: 'Read requests of one read() call in flight at once (a striped bookie holds runs of only Qw entries).',
   },
   readRangeEntriesMax: {
     type: 'int',
