@@ -115,9 +115,17 @@ export function decodeCommand(bytes: Uint8Array): BaseCommand | CommandProblem {
   return cmd;
 }
 
+/** Field descriptors by local name, per message type (looked up once). */
+const FIELDS = new Map<DescMessage, Map<string, DescField>>();
+
 function missingFields(desc: DescMessage, body: never, names: readonly string[]): string | undefined {
+  let byName = FIELDS.get(desc);
+  if (!byName) {
+    byName = new Map(desc.fields.map((f) => [f.localName, f]));
+    FIELDS.set(desc, byName);
+  }
   for (const name of names) {
-    const f = desc.fields.find((x) => x.localName === name);
+    const f = byName.get(name);
     if (f && !isFieldSet(body, f)) return name;
   }
   return undefined;

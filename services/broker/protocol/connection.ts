@@ -103,9 +103,8 @@ export class ServerConnection implements ConnectionHandle {
     this.write(encodeCommand(init));
   }
 
-  writeRaw(head: Buffer, body: Buffer): void {
-    this.write(head);
-    this.write(body);
+  writeRaw(...buffers: Buffer[]): void {
+    for (const b of buffers) this.write(b);
   }
 
   sendError(requestId: bigint, err: unknown): void {

@@ -5,7 +5,7 @@
  */
 import { BaseCommand_Type } from '../../../lib/gen/pulsar/PulsarApi_pb.ts';
 import { encodePayloadFrameHead } from '../../../lib/wire/frame.ts';
-import { serializeCommand } from '../../../lib/wire/commands.ts';
+import { encodeMessageCommand } from '../../../lib/wire/fast-encode.ts';
 import { numberToU64 } from '../../../lib/wire/message-id.ts';
 import { stripChecksum } from '../../../lib/wire/payload.ts';
 import { ProtocolFeature } from '../../../lib/wire/protocol.ts';
@@ -43,19 +43,7 @@ export class ConsumerSession implements ConsumerChannel {
     if (this.closed) return;
     const body =
       this.conn.client.protocolVersion < ProtocolFeature.checksumInMessage ? stripChecksum(entry) : entry;
-    const command = serializeCommand({
-      type: BaseCommand_Type.MESSAGE,
-      message: {
-        consumerId: this.consumerId,
-        messageId: {
-          ledgerId: numberToU64(id.ledgerId),
-          entryId: numberToU64(id.entryId),
-          partition: id.partition,
-        },
-        redeliveryCount,
-        ackSet: ackSet ? [...ackSet] : [],
-      },
-    });
+    const command = encodeMessageCommand(this.consumerId, id, redeliveryCount, ackSet);
     this.conn.writeRaw(encodePayloadFrameHead(command, body.byteLength), body);
     const m = this.conn.ctx.metrics;
     m.bytesOut.inc(body.byteLength);

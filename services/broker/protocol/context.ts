@@ -50,8 +50,8 @@ export interface ConnectionHandle {
   readonly consumers: Map<bigint, ConsumerSlot>;
   /** Queue one command frame. */
   send(init: CommandInit): void;
-  /** Queue raw buffers (payload frames). */
-  writeRaw(head: Buffer, body: Buffer): void;
+  /** Queue raw buffers: whole frames, or a payload frame's head and body. */
+  writeRaw(...buffers: Buffer[]): void;
   /** ERROR {request_id, code, message} for an error value. */
   sendError(requestId: bigint, err: unknown): void;
   /** Socket below its outbound limit. */

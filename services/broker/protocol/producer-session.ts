@@ -4,6 +4,8 @@
  * SEND takes a place in a FIFO and the head is answered once it is settled.
  */
 import { BaseCommand_Type } from '../../../lib/gen/pulsar/PulsarApi_pb.ts';
+import { encodeSendReceiptCommand } from '../../../lib/wire/fast-encode.ts';
+import { encodeSimpleFrame } from '../../../lib/wire/frame.ts';
 import { numberToU64 } from '../../../lib/wire/message-id.ts';
 import { ProtocolFeature, ProducerAccessMode } from '../../../lib/wire/protocol.ts';
 import { toServerError } from '../errors.ts';
@@ -162,19 +164,14 @@ export class ProducerSession implements ProducerEndpoint {
     const m = this.conn.ctx.metrics;
     if (item.outcome) {
       const stored = item.outcome.kind === 'stored';
-      this.conn.send({
-        type: BaseCommand_Type.SEND_RECEIPT,
-        sendReceipt: {
-          producerId: this.producerId,
-          sequenceId: item.sequenceId,
-          highestSequenceId: item.highestSequenceId,
-          messageId: {
-            ledgerId: numberToU64(stored ? (item.outcome as { ledgerId: number }).ledgerId : -1),
-            entryId: numberToU64(stored ? (item.outcome as { entryId: number }).entryId : -1),
-            partition: this.topic.name.partitionIndex,
-          },
-        },
+      const o = item.outcome;
+      const id =
+        o.kind === 'stored' ? { ledgerId: o.ledgerId, entryId: o.entryId } : { ledgerId: -1, entryId: -1 };
+      const cmd = encodeSendReceiptCommand(this.producerId, item.sequenceId, item.highestSequenceId, {
+        ...id,
+        partition: this.topic.name.partitionIndex,
       });
+      this.conn.writeRaw(encodeSimpleFrame(cmd));
       if (stored) {
         m.msgsIn.inc(item.numMessages);
         m.bytesIn.inc(item.bytes);
