@@ -8,22 +8,34 @@
  *   payload
  *
  * A frame with flag SELF_CHECKED carries a payload that checks itself (an entry envelope with its
- * own crc32c): its frame crc covers only the length, the header and the payload's first 36 bytes
- * (the envelope header and digest), and the scanner verifies the payload with its own digest.
+ * own crc32c): its frame crc covers the length, the header and the envelope's digest, and the
+ * scanner verifies the envelope with that digest.
  * That saves hashing every entry twice on the add path; a torn payload still fails its digest.
  *
  * Scanning is pure: `scanFrames` walks a buffer and says where the valid frames end and why.
  */
 import { crc32c } from '../../../lib/util/crc32c.ts';
-import { crc32cRange, envelopeDigestOk } from './crc.ts';
+import { crc32cRanges, envelopeDigestOk } from './crc.ts';
 
 export const FRAME_HEADER_BYTES = 16;
 export const FRAME_FLAG_SELF_CHECKED = 1;
 const SELF_CHECKED_PREFIX_BYTES = 36;
 
+/**
+ * The crc of a self-checked frame binds its length, file id and type to the envelope's own
+ * digest (bytes 32..36 of the envelope), which covers the rest: a stale envelope of a recycled
+ * file under a fresh header fails it.
+ */
 function selfCheckedCrc(buf: Uint8Array, off: number, total: number): number {
-  const prefixEnd = off + Math.min(total, FRAME_HEADER_BYTES + SELF_CHECKED_PREFIX_BYTES);
-  return crc32cRange(buf, off + 8, prefixEnd, crc32cRange(buf, off, off + 4));
+  const digestEnd = off + Math.min(total, FRAME_HEADER_BYTES + SELF_CHECKED_PREFIX_BYTES);
+  return crc32cRanges(buf, [
+    off,
+    off + 4,
+    off + 8,
+    off + FRAME_HEADER_BYTES,
+    Math.max(off + 16, digestEnd - 4),
+    digestEnd,
+  ]);
 }
 
 /** Seal a frame whose payload (an entry envelope) carries its own digest. */

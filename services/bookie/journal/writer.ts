@@ -71,7 +71,8 @@ interface Group {
 
 const END_FRAME_BYTES = FRAME_HEADER_BYTES;
 const MIN_SLAB_BYTES = 1024 * 1024;
-const MAX_POOLED_SLABS = 4;
+/** Slabs kept for reuse (a group in flight plus the next one rarely need more). */
+const MAX_POOLED_SLABS = 16;
 
 export class JournalWriter {
   readonly #o: JournalWriterOptions;
@@ -89,6 +90,8 @@ export class JournalWriter {
   #next: Promise<{ id: number; fh: FileHandle }> | undefined;
   #durable: JournalMark;
   #failed: Error | undefined;
+  /** Slabs allocated (not reused) so far; a steadily growing count means the pool is too small. */
+  slabsAllocated = 1;
   #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #closing = false;
@@ -180,16 +183,16 @@ export class JournalWriter {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw BookieErrors.make('BOOKIE_SHUTTING_DOWN');
     const total = FRAME_HEADER_BYTES + payloadBytes;
-    assert(total + END_FRAME_BYTES <= this.#o.fileBytes, 'journal frame larger than a journal file', {
-      total,
-    });
+    if (total + END_FRAME_BYTES > this.#o.fileBytes) {
+      assert(false, 'journal frame larger than a journal file', { total });
+    }
     if (this.#targetOffset + total + END_FRAME_BYTES > this.#o.fileBytes) this.#rotate();
     const g = this.#openGroup();
     if (this.#slab.buf.length - this.#slabPos < total) this.#nextSlab(total);
     const off = this.#slabPos;
     const last = g.regions.at(-1);
     if (last && last.slab === this.#slab) {
-      assert(last.end === off, 'journal group regions must be contiguous', { end: last.end, off });
+      if (last.end !== off) assert(false, 'journal group regions must be contiguous', { end: last.end, off });
       last.end = off + total;
     } else {
       this.#slab.users++;
@@ -204,6 +207,7 @@ export class JournalWriter {
   }
 
   #nextSlab(minBytes: number): void {
+    this.slabsAllocated += this.#pool.length === 0 || minBytes > this.#slabBytes ? 1 : 0;
     const old = this.#slab;
     const pooled = minBytes <= this.#slabBytes ? this.#pool.pop() : undefined;
     this.#slab = pooled ?? { buf: Buffer.allocUnsafe(Math.max(this.#slabBytes, minBytes)), users: 0 };
