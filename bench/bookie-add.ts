@@ -242,7 +242,11 @@ async function main() {
     const counters = new Array(s.ledgers).fill(0).map((_, i) => next[i] ?? 0);
     const cpu0 = await bookie.cpuSeconds();
     const own0 = process.cpuUsage();
-    const max = await closedLoop(bookie.address, s, counters);
+    const fixedRate = Number(arg('open-rate', '0'));
+    const max =
+      fixedRate > 0
+        ? { rate: fixedRate * 2, mbs: 0, hist: latencyHistogram(), failed: 0 }
+        : await closedLoop(bookie.address, s, counters);
     const cpu1 = await bookie.cpuSeconds();
     const own1 = process.cpuUsage(own0);
     const entries = max.rate * SECONDS;
