@@ -16,6 +16,12 @@ interface Subcommand {
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
+/** A tool module exporting `main(argv): Promise<exit code>`. */
+async function runTool(path: string, argv: string[]): Promise<void> {
+  const mod = (await import(path)) as { main(argv: string[]): Promise<number> };
+  process.exitCode = await mod.main(argv);
+}
+
 async function runMain(path: string, argv: string[]): Promise<void> {
   process.argv = [process.argv[0], path, ...argv];
   await import(path);
@@ -34,6 +40,19 @@ const commands: Record<string, Subcommand> = {
   standalone: {
     summary: 'run bookie + broker + coordinator in one process (public/default ready)',
     run: (a) => runMain(here('../services/standalone/main.ts'), a),
+  },
+  produce: {
+    summary: 'send messages from arguments, files or stdin',
+    run: (a) => runTool(here('../lib/cli/produce.ts'), a),
+  },
+  consume: { summary: 'receive and print messages', run: (a) => runTool(here('../lib/cli/consume.ts'), a) },
+  perf: {
+    summary: 'load generation: perf produce | perf consume | perf e2e',
+    run: (a) => runTool(here('../lib/cli/perf/main.ts'), a),
+  },
+  cluster: {
+    summary: 'local multi-process cluster: cluster up | down | status',
+    run: (a) => runTool(here('../lib/cli/cluster/main.ts'), a),
   },
 };
 

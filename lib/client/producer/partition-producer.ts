@@ -19,7 +19,7 @@ import { type OutgoingMessage, payloadBytes, timeOf } from '../message.ts';
 import { MessageId } from '../message-id.ts';
 import { Backoff } from '../util/backoff.ts';
 import { hasCode, reconnect } from '../util/reconnect.ts';
-import { retryUntilDeadline, sleep } from '../util/retry.ts';
+import { retryUntilDeadline, withTimeout } from '../util/retry.ts';
 import { BatchBuilder, encodeEntry, type QueuedMessage, type SendCallback } from './batch-builder.ts';
 import { closeProducerCommand, producerCommand } from './commands.ts';
 import { buildOpSend, type OpSend } from './op-send.ts';
@@ -436,7 +436,8 @@ export class PartitionProducer implements ProducerListener {
     const wasUsable = this.state === 'ready' || this.state === 'connecting';
     if (wasUsable && this.pendingMessages > 0) {
       const timeoutMs = this.ctx.options.operationTimeoutMs;
-      await Promise.race([this.flush().catch(() => undefined), sleep(timeoutMs)]);
+      // Bounded, and the timer is cleared so a closed client never keeps the process alive.
+      await withTimeout(this.flush(), timeoutMs, `flush on close of ${this.topic}`).catch(() => undefined);
     }
     this.state = 'closing';
     const cnx = this.cnx;
