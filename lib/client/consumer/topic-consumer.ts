@@ -178,9 +178,14 @@ export class TopicConsumer implements ConsumerListener, MessageOrigin {
     }
     const decoded = decodeMessageFrame(cmd, payload, this.topic, this.partition, this);
     if (isDecodeProblem(decoded)) {
+      const err = clientErrors.make('CORRUPT_MESSAGE', {
+        messageId: `${decoded.ledgerId}:${decoded.entryId}`,
+        topic: this.topic,
+        reason: decoded.reason,
+      });
       this.ctx.log.warn(
-        { topic: this.topic, entry: `${decoded.ledgerId}:${decoded.entryId}`, reason: decoded.reason },
-        'discarding corrupt message',
+        { err: err.message },
+        'discarding a corrupt message (acknowledged with its validation error)',
       );
       const pos: AckPosition = { ledgerId: decoded.ledgerId, entryId: decoded.entryId };
       const ack = ackCommand(
