@@ -273,6 +273,9 @@ export class PartitionProducer implements ProducerListener {
       this.batchTimer = undefined;
     }
     for (const batch of this.batches.values()) if (!batch.isEmpty) this.flushBatch(batch);
+    // Key-based batching keeps one builder per key: drop them once sent, so the map holds only
+    // the keys of the current publish window.
+    if (this.opts.batcherType === 'key-based') this.batches.clear();
   }
 
   private flushBatch(batch: BatchBuilder): void {
