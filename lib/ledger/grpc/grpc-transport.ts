@@ -5,18 +5,15 @@
  * UNAVAILABLE (the sequencer then replaces the bookie); the next add opens a new stream. When the
  * registry gives a bookie a new address, its connection is replaced.
  */
-import type { MessageInitShape } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import {
-  type AddEntrySchema,
-  type AddStreamResponse,
   BookieService,
   type FenceResponse,
   type ReadEntryResponse,
   type ReadLacResponse,
   type ReadRangeResponse,
 } from '../../gen/magnetar/bookie/v1/bookie_pb.ts';
-import { channelOptions, makeClientConstructor } from '../../grpc/adapter.ts';
+import { channelOptions, toGrpcServiceDefinition } from '../../grpc/adapter.ts';
 import {
   type AddRequest,
   type BookieTransport,
@@ -31,9 +28,27 @@ import {
 } from '../driver/transport.ts';
 import type { LedgerLimits } from '../limits.ts';
 import { AddBatcher } from './add-batcher.ts';
+import {
+  type AddEntryFields,
+  type AddResultFields,
+  decodeAddStreamResponse,
+  encodeAddStreamRequest,
+} from './add-stream-codec.ts';
 
-const BookieClient = makeClientConstructor(BookieService);
-type AddEntryInit = MessageInitShape<typeof AddEntrySchema>;
+/** The generated service, with AddStream (de)serialized by the hand-rolled codec. */
+const BookieClient = (() => {
+  const generated = toGrpcServiceDefinition(BookieService);
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {
+    ...generated,
+    addStream: {
+      ...generated.addStream,
+      requestSerialize: (bytes: unknown) => bytes as Buffer,
+      responseDeserialize: (bytes: Buffer) => decodeAddStreamResponse(bytes),
+    },
+  };
+  return grpc.makeGenericClientConstructor(def, BookieService.name);
+})();
+type AddStream = grpc.ClientDuplexStream<Buffer, AddResultFields[]>;
 type Unary<Req, Res> = (
   req: Req,
   opts: grpc.CallOptions,
@@ -50,10 +65,10 @@ export interface GrpcTransportOptions {
 class Connection {
   readonly address: string;
   readonly client: grpc.Client;
-  readonly #batcher: AddBatcher<AddEntryInit>;
-  readonly #inflight = new Map<bigint, (s: ReplyStatus) => void>();
-  #stream: grpc.ClientDuplexStream<unknown, AddStreamResponse> | undefined;
-  #nextRequestId = 1n;
+  readonly #batcher: AddBatcher<AddEntryFields>;
+  readonly #inflight = new Map<number, (s: ReplyStatus) => void>();
+  #stream: AddStream | undefined;
+  #nextRequestId = 1;
   readonly stats: TransportStats;
 
   constructor(address: string, o: GrpcTransportOptions, stats: TransportStats) {
@@ -64,7 +79,7 @@ class Connection {
       grpc.credentials.createInsecure(),
       channelOptions(o.limits.grpcMessageBytesMax),
     );
-    this.#batcher = new AddBatcher<AddEntryInit>({
+    this.#batcher = new AddBatcher<AddEntryFields>({
       countMax: o.limits.addBatchCountMax,
       bytesMax: o.limits.addBatchBytesMax,
       nextTick: (fn) => setImmediate(fn),
@@ -75,10 +90,10 @@ class Connection {
   add(req: AddRequest, cb: (s: ReplyStatus) => void): void {
     const requestId = this.#nextRequestId++;
     this.#inflight.set(requestId, cb);
-    const entry: AddEntryInit = {
+    const entry: AddEntryFields = {
       requestId,
-      ledgerId: BigInt(req.ledgerId),
-      entryId: BigInt(req.entryId),
+      ledgerId: req.ledgerId,
+      entryId: req.entryId,
       masterKey: req.masterKey,
       body: req.body,
       recovery: req.recovery,
@@ -86,24 +101,22 @@ class Connection {
     this.#batcher.add(entry, req.body.byteLength);
   }
 
-  #write(entries: AddEntryInit[]): void {
+  #write(entries: AddEntryFields[]): void {
     this.stats.addMessages++;
     this.stats.addEntries += entries.length;
     const stream = this.#stream ?? this.#open();
-    stream.write({ entries });
+    stream.write(encodeAddStreamRequest(entries));
   }
 
-  #open(): grpc.ClientDuplexStream<unknown, AddStreamResponse> {
-    const stream = (
-      this.client as unknown as { addStream(): grpc.ClientDuplexStream<unknown, AddStreamResponse> }
-    ).addStream();
+  #open(): AddStream {
+    const stream = (this.client as unknown as { addStream(): AddStream }).addStream();
     this.#stream = stream;
-    stream.on('data', (res: AddStreamResponse) => {
-      for (const r of res.results) {
+    stream.on('data', (results: AddResultFields[]) => {
+      for (const r of results) {
         const cb = this.#inflight.get(r.requestId);
         if (cb === undefined) continue;
         this.#inflight.delete(r.requestId);
-        cb(r.status);
+        cb(r.status as ReplyStatus);
       }
     });
     const broken = () => {
