@@ -104,7 +104,15 @@ describe('AuthenticationService', () => {
     expect(await codeOf(on.authenticate('token', 'garbage'))).toBe('INVALID_TOKEN');
     expect((await off.authenticate(undefined, undefined)).role).toBe('');
     const asBroker = on.roleAuthenticator();
-    expect(await asBroker('token', new TextEncoder().encode(token))).toBe('app');
+    expect(await asBroker('token', new TextEncoder().encode(token))).toEqual({
+      role: 'app',
+      expiresAtMs: undefined,
+    });
+    const expiring = await createToken({ subject: 'app', key, expiresInSeconds: 60 });
+    const withExpiry = await asBroker('token', new TextEncoder().encode(expiring));
+    expect(withExpiry.role).toBe('app');
+    expect(withExpiry.expiresAtMs).toBeGreaterThan(Date.now());
+    expect(withExpiry.expiresAtMs).toBeLessThanOrEqual(Date.now() + 61_000);
     await expect(asBroker('', new Uint8Array())).rejects.toMatchObject({
       code: 'AUTHENTICATION_REQUIRED',
       spec: { wire: 3 },

@@ -95,11 +95,12 @@ export class AuthenticationService {
   }
 
   /**
-   * The broker connection's `Authenticator` shape: CONNECT's (auth_method_name, auth_data) → role.
-   * Throws an authErrors code whose `spec.wire` is ServerError AuthenticationError (3).
+   * The broker connection's `Authenticator` shape: CONNECT's (auth_method_name, auth_data) → role
+   * and token expiry (the connection is re-checked past it). Throws an authErrors code whose
+   * `spec.wire` is ServerError AuthenticationError (3).
    */
-  roleAuthenticator(): (method: string, data: Uint8Array) => Promise<string> {
-    return async (method, data) => (await this.authenticate(method, data)).role;
+  roleAuthenticator(): (method: string, data: Uint8Array) => Promise<AuthenticatedRole> {
+    return (method, data) => this.authenticate(method, data);
   }
 
   /** Admin API: the Authorization header value. */

@@ -9,13 +9,23 @@
  * Used by the admin API on every endpoint and by the broker on PRODUCER, SUBSCRIBE and LOOKUP.
  * When authorization is off every check passes.
  */
-import type { TopicName } from '../policies/names.ts';
+import { type NamespaceName, parseNamespace, parseTopicName, type TopicName } from '../policies/names.ts';
 import { hasTopicAction, subscriptionAllowed } from '../policies/permissions.ts';
 import type { PolicyStore } from '../policies/store.ts';
 import type { AuthConfig } from './config.ts';
 import { authErrors } from './errors.ts';
 
 export type TopicOperation = 'produce' | 'consume' | 'lookup';
+
+/**
+ * What the broker's binary protocol calls (names as strings, as the wire carries them): each
+ * check resolves when allowed and throws NOT_AUTHORIZED (ServerError AuthorizationError) when not.
+ */
+export interface BrokerAuthorizer {
+  checkTopic(role: string, topic: string, op: TopicOperation, subscription?: string): Promise<void>;
+  /** GET_TOPICS_OF_NAMESPACE: tenant admins and roles with produce or consume on the namespace. */
+  checkListTopics(role: string, namespace: string): Promise<void>;
+}
 
 export class AuthorizationService {
   readonly enabled: boolean;
@@ -65,6 +75,32 @@ export class AuthorizationService {
       case 'lookup':
         return hasTopicAction(p, topic, [role], 'produce') || hasTopicAction(p, topic, [role], 'consume');
     }
+  }
+
+  /** List a namespace's topics (Pulsar's GET_TOPICS: produce or consume granted on the namespace). */
+  async canListTopics(role: string, ns: NamespaceName): Promise<boolean> {
+    if (await this.isTenantAdmin(role, ns.tenant)) return true;
+    const p = await this.policies.getPolicies(ns);
+    const actions = p?.auth_policies.namespace_auth[role] ?? [];
+    return actions.includes('produce') || actions.includes('consume');
+  }
+
+  /** The binary protocol's view (string names); undefined checks pass when authorization is off. */
+  brokerAuthorizer(): BrokerAuthorizer {
+    return {
+      checkTopic: (role, topic, op, subscription) =>
+        this.checkTopic(role, parseTopicName(topic), op, subscription),
+      checkListTopics: async (role, namespace) => {
+        const ns = parseNamespace(namespace);
+        if (!(await this.canListTopics(role, ns))) {
+          throw authErrors.make('NOT_AUTHORIZED', {
+            role,
+            operation: 'list topics of',
+            resource: `namespace ${namespace}`,
+          });
+        }
+      },
+    };
   }
 
   // ---- throwing forms (403 / AuthorizationError) --------------------------------------------

@@ -9,8 +9,10 @@ import { policyErrors } from './errors.ts';
 import { decideAutoTopicCreation } from './lifecycle.ts';
 import { parseTopicName, partitionedParent, type TopicName } from './names.ts';
 import { createPartitionedTopic, deletePartitionedTopic } from './partitioned.ts';
+import { dispatchLimit, publishLimit, type RateLimit, subscribeLimit } from './rate-limiter.ts';
 import type { EffectivePolicies } from './resolve.ts';
 import type { PolicyStore } from './store.ts';
+import type { BacklogQuota, BacklogQuotaType } from './types.ts';
 
 /** The parts of lib/wire's TopicName this adapter reads. */
 export interface WireTopicName {
@@ -28,9 +30,40 @@ export interface BrokerTopicPolicies {
   /** 0 = no limit. */
   readonly maxProducersPerTopic: number;
   readonly maxConsumersPerTopic: number;
+  /** 0 = messages never expire. */
+  readonly messageTtlSeconds: number;
+  readonly backlogQuotas: Partial<Record<BacklogQuotaType, BacklogQuota>>;
+  readonly publishRate: RateLimit;
+  readonly dispatchRate: RateLimit;
+  readonly subscriptionDispatchRate: RateLimit;
+  readonly subscribeRate: RateLimit;
+  /** 0 = subscriptions never expire. */
+  readonly subscriptionExpirationTimeMinutes: number;
 }
 
 const MB = 1024 * 1024;
+
+/** The broker's view of resolved policies (units converted, rates as RateLimit). */
+export function brokerTopicPolicies(e: EffectivePolicies): BrokerTopicPolicies {
+  const { retentionTimeInMinutes: time, retentionSizeInMB: size } = e.retention;
+  return {
+    deduplicationEnabled: e.deduplicationEnabled,
+    ensembleSize: e.persistence.bookkeeperEnsemble,
+    writeQuorum: e.persistence.bookkeeperWriteQuorum,
+    ackQuorum: e.persistence.bookkeeperAckQuorum,
+    retentionTimeMs: time < 0 ? -1 : time * 60_000,
+    retentionSizeBytes: size < 0 ? -1 : size * MB,
+    maxProducersPerTopic: e.maxProducersPerTopic,
+    maxConsumersPerTopic: e.maxConsumersPerTopic,
+    messageTtlSeconds: e.messageTtlSeconds,
+    backlogQuotas: { ...e.backlogQuotas },
+    publishRate: publishLimit(e.publishRate),
+    dispatchRate: dispatchLimit(e.dispatchRate),
+    subscriptionDispatchRate: dispatchLimit(e.subscriptionDispatchRate),
+    subscribeRate: subscribeLimit(e.subscribeRate),
+    subscriptionExpirationTimeMinutes: e.subscriptionExpirationTimeMinutes,
+  };
+}
 
 export class PolicyStoreProvider {
   readonly store: PolicyStore;
@@ -50,18 +83,7 @@ export class PolicyStoreProvider {
   }
 
   async topicPolicies(topic: WireTopicName): Promise<BrokerTopicPolicies> {
-    const e = await this.effective(topic);
-    const { retentionTimeInMinutes: time, retentionSizeInMB: size } = e.retention;
-    return {
-      deduplicationEnabled: e.deduplicationEnabled,
-      ensembleSize: e.persistence.bookkeeperEnsemble,
-      writeQuorum: e.persistence.bookkeeperWriteQuorum,
-      ackQuorum: e.persistence.bookkeeperAckQuorum,
-      retentionTimeMs: time < 0 ? -1 : time * 60_000,
-      retentionSizeBytes: size < 0 ? -1 : size * MB,
-      maxProducersPerTopic: e.maxProducersPerTopic,
-      maxConsumersPerTopic: e.maxConsumersPerTopic,
-    };
+    return brokerTopicPolicies(await this.effective(topic));
   }
 
   async autoCreation(

@@ -15,12 +15,13 @@ import type { ManagedLedgerFactory } from './managed-ledger/api.ts';
 import { createBrokerMetrics } from './metrics.ts';
 import type { BrokerLoad, OwnershipFactory, TopicOwnership } from './ownership.ts';
 import { ConfigPolicies, type PolicyProvider } from './policies.ts';
-import type { Authenticator, BrokerContext } from './protocol/context.ts';
+import type { Authenticator, BrokerAuthorizer, BrokerContext } from './protocol/context.ts';
 import { startProtocolServer } from './protocol/server.ts';
 import type { BrokerService } from './service.ts';
 import { BrokerServiceImpl } from './service-impl.ts';
 import { ManagedLedgerTopicFactory } from './topics/persistent-factory.ts';
 import { TopicRegistry } from './topics/registry.ts';
+import type { PolicyCheck } from './topics/topic.ts';
 
 export interface HttpServerHandle {
   readonly port: number;
@@ -44,6 +45,8 @@ export interface BrokerDeps {
   /** Policy source (lib/policies adapter); defaults to broker configuration. */
   readonly policies?: PolicyProvider;
   readonly authenticator?: Authenticator;
+  /** Authorization on the binary protocol (lib/auth AuthorizationService.brokerAuthorizer()). */
+  readonly authorizer?: BrokerAuthorizer;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   /** Cluster ownership (lib/cluster); without it every topic is served here. */
@@ -64,6 +67,8 @@ export interface Broker {
   connectionCount(): number;
   /** Policies changed for a namespace (`tenant/ns`) or one topic: re-apply them to loaded topics. */
   policiesChanged(scope: { namespace: string } | { topic: string }): Promise<void>;
+  /** Run one periodic policy check on every loaded topic now (or as of `nowMs`). */
+  checkPolicies(check: PolicyCheck, nowMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,6 +83,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     : undefined;
   const topics = new TopicRegistry(config, policies, log, persistent);
   topics.startIdleSweeper();
+  topics.startPolicyChecks();
   const namePrefix = `${config.clusterName}-${randomBytes(3).toString('hex')}`;
   let producerCounter = 0;
   const ctx: BrokerContext & {
@@ -95,6 +101,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     log,
     metrics,
     authenticator: deps.authenticator,
+    authorizer: deps.authorizer,
     generateProducerName: () => `${namePrefix}-${producerCounter++}`,
     generateConsumerName: () => randomBytes(5).toString('hex'),
   };
@@ -175,6 +182,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     topics,
     policies,
     connectionCount: () => protocol.connectionCount(),
+    checkPolicies: (check, nowMs) => topics.checkPolicies(check, nowMs ?? Date.now()),
     policiesChanged: (scope) =>
       topics.refreshPolicies((name) =>
         'namespace' in scope

@@ -230,6 +230,37 @@ export const brokerSettings = {
     min: 1,
     doc: 'Wait after a failed cursor read before dispatch tries again (doubles up to 32x).',
   },
+  authenticationRefreshCheckSeconds: {
+    type: 'int',
+    default: 60,
+    min: 1,
+    max: 86_400,
+    doc: 'How often connections are checked for expired tokens: an expired one is challenged (AUTH_CHALLENGE, clients that support refresh) or closed.',
+  },
+  backlogQuotaCheckIntervalMs: {
+    type: 'int',
+    default: 60_000,
+    min: 50,
+    doc: 'Check every loaded topic against its backlog quotas (size and age) this often; size is also checked after each publish and ack.',
+  },
+  messageExpiryCheckIntervalMs: {
+    type: 'int',
+    default: 300_000,
+    min: 50,
+    doc: 'Expire messages older than the message TTL (move the subscriptions past them) this often.',
+  },
+  subscriptionExpiryCheckIntervalMs: {
+    type: 'int',
+    default: 300_000,
+    min: 50,
+    doc: 'Delete subscriptions without consumers for longer than subscriptionExpirationTimeMinutes this often.',
+  },
+  maxSubscribeRateEntriesPerTopic: {
+    type: 'int',
+    default: 10_000,
+    min: 1,
+    doc: 'Consumers (host + name) whose subscribe rate a topic tracks; the oldest are forgotten first.',
+  },
   clusterOwnership: {
     type: 'bool',
     default: true,

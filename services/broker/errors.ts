@@ -123,6 +123,24 @@ export const brokerErrors = defineErrors({
     http: 409,
     wire: ServerError.PersistenceError,
   },
+  BACKLOG_QUOTA_HOLD: {
+    message: 'topic {topic} is over its backlog quota ({quota}); producers are held until the backlog falls',
+    retry: 'retryable',
+    http: 412,
+    wire: ServerError.ProducerBlockedQuotaExceededError,
+  },
+  BACKLOG_QUOTA_EXCEEDED: {
+    message: 'topic {topic} is over its backlog quota ({quota}); publishing is refused',
+    retry: 'bad-request',
+    http: 412,
+    wire: ServerError.ProducerBlockedQuotaExceededException,
+  },
+  SUBSCRIBE_RATE_EXCEEDED: {
+    message: 'consumer {consumer} subscribes faster than {rate} per {periodSeconds} s on topic {topic}',
+    retry: 'retryable',
+    http: 429,
+    wire: ServerError.TooManyRequests,
+  },
   TOO_MANY_PENDING_SENDS: {
     message: 'topic {topic} has too many pending writes',
     retry: 'retryable',

@@ -73,12 +73,10 @@ async function main(): Promise<void> {
     deps.metadataStore = store;
     const policies = new PolicyStoreProvider(ps);
     deps.policies = policies;
-    deps.httpServer = adminHttpServer({
-      policies: policyStore,
-      authn,
-      authz: new AuthorizationService(auth, policyStore),
-    });
+    const authz = new AuthorizationService(auth, policyStore);
+    deps.httpServer = adminHttpServer({ policies: policyStore, authn, authz });
     if (auth.authenticationEnabled) deps.authenticator = authn.roleAuthenticator();
+    if (authz.enabled) deps.authorizer = authz.brokerAuthorizer();
     if (config.clusterOwnership) deps.ownership = ownershipFactory(config, store, log, policies);
     const storage = await openStorage(config, store, log);
     deps.managedLedgers = storage.managedLedgers;

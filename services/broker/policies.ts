@@ -1,28 +1,26 @@
 /**
  * The policy facts the broker front needs, behind one small interface: dedup on/off, storage
- * replication (E/Qw/Qa), retention, per-topic limits, auto topic creation, and partitioned-topic
- * metadata. `ConfigPolicies` answers from broker configuration and keeps partitioned metadata in
- * the metadata store (Pulsar's `{"partitions": N}` JSON at keys.partitionedTopic) when one is
- * configured, in memory otherwise. An adapter over lib/policies plugs in through the same
- * interface.
+ * replication (E/Qw/Qa), retention, per-topic limits, TTL, backlog quotas, rates, subscription
+ * expiry, auto topic creation, and partitioned-topic metadata. `ConfigPolicies` answers from
+ * broker configuration (the policy defaults, resolved by lib/policies as for a namespace that
+ * sets nothing) and keeps partitioned metadata in the metadata store (Pulsar's
+ * `{"partitions": N}` JSON at keys.partitionedTopic) when one is configured, in memory otherwise.
+ * lib/policies' PolicyStoreProvider plugs in through the same interface.
  */
 import { partitionedTopic } from '../../lib/metadata/keys.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
+import { type BrokerTopicPolicies, brokerTopicPolicies } from '../../lib/policies/broker-provider.ts';
+import { type PolicyDefaults, policyDefaultsSpec } from '../../lib/policies/defaults.ts';
+import { resolvePolicies } from '../../lib/policies/resolve.ts';
 import type { TopicName } from '../../lib/wire/topic-name.ts';
 import type { BrokerConfig } from './config.ts';
 
-export interface TopicPolicies {
-  readonly deduplicationEnabled: boolean;
-  readonly ensembleSize: number;
-  readonly writeQuorum: number;
-  readonly ackQuorum: number;
-  /** -1 = unlimited, 0 = delete once consumed. */
-  readonly retentionTimeMs: number;
-  readonly retentionSizeBytes: number;
-  /** 0 = no policy limit (the broker's hard limit still applies). */
-  readonly maxProducersPerTopic: number;
-  readonly maxConsumersPerTopic: number;
-}
+/**
+ * Everything enforced per topic: `maxProducersPerTopic` / `maxConsumersPerTopic` 0 = no policy
+ * limit (the broker's hard limit still applies); retention -1 = unlimited, 0 = delete once
+ * consumed; rates <= 0 = unlimited; TTL and subscription expiration 0 = off.
+ */
+export type TopicPolicies = BrokerTopicPolicies;
 
 export type AutoCreation =
   | { readonly allowed: false }
@@ -51,17 +49,11 @@ export class ConfigPolicies implements PolicyProvider {
   }
 
   async topicPolicies(): Promise<TopicPolicies> {
-    const c = this.config;
-    return {
-      deduplicationEnabled: c.brokerDeduplicationEnabled,
-      ensembleSize: c.managedLedgerDefaultEnsembleSize,
-      writeQuorum: c.managedLedgerDefaultWriteQuorum,
-      ackQuorum: c.managedLedgerDefaultAckQuorum,
-      retentionTimeMs: c.defaultRetentionTimeInMinutes < 0 ? -1 : c.defaultRetentionTimeInMinutes * 60_000,
-      retentionSizeBytes: c.defaultRetentionSizeInMB < 0 ? -1 : c.defaultRetentionSizeInMB * 1024 * 1024,
-      maxProducersPerTopic: c.maxProducersPerTopic,
-      maxConsumersPerTopic: c.maxConsumersPerTopic,
-    };
+    const c = this.config as unknown as Record<string, unknown>;
+    const defaults = Object.fromEntries(Object.keys(policyDefaultsSpec).map((k) => [k, c[k]]));
+    return brokerTopicPolicies(
+      resolvePolicies(defaults as PolicyDefaults, this.config.clusterName, undefined),
+    );
   }
 
   async autoCreation(topic: TopicName): Promise<AutoCreation> {

@@ -20,6 +20,9 @@ export async function openStorage(config: BrokerConfig, store: MetadataStore, lo
   const client = await connectLedgerClient({
     store,
     cluster: config.clusterName,
+    // One id per counter CAS: a takeover never burns a batch of ids below the old owner's
+    // (managed-ledger README, "Ledger ids must grow along the list").
+    idBatchSize: 1,
     onRegistryError: (err) => log.warn({ err }, 'bookie registry watch error'),
   });
   const settings = Object.fromEntries(

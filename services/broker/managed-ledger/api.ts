@@ -152,6 +152,13 @@ export interface ManagedLedger {
   readonly properties: Readonly<Record<string, string>>;
   setProperties(update: Readonly<Record<string, string | null>>): Promise<void>;
 
+  /**
+   * Change per-topic settings while open (a policy change): validated like `open`'s overrides
+   * (INVALID_CONFIG); E/Qw/Qa and rollover bounds apply to the next ledger, retention to the next
+   * trim (one is started when retention changed).
+   */
+  updateConfig(update: Partial<ManagedLedgerConfig>): void;
+
   /** Run one trimming pass now (also runs periodically and after the slowest cursor moves). */
   trimConsumedLedgers(): Promise<void>;
 

@@ -22,7 +22,7 @@ import type { EntryCache } from './entry-cache.ts';
 import { EntryReader } from './entry-reader.ts';
 import { mlErrors } from './errors.ts';
 import { type LedgerList, toLedgerInfo } from './ledger-list.ts';
-import type { ManagedLedgerSettings } from './limits.ts';
+import { type ManagedLedgerSettings, resolveTopicConfig } from './limits.ts';
 import { Appender } from './ml-appender.ts';
 import { CursorRegistry } from './ml-cursors.ts';
 import { deleteLedgers, type MlContext, type OpenedLedgerList } from './ml-open.ts';
@@ -35,7 +35,7 @@ export type ListChanges = Partial<Pick<StoredLedgerList, 'terminatedPosition' | 
 
 export class ManagedLedgerImpl implements ManagedLedger {
   readonly name: string;
-  readonly config: ManagedLedgerConfig;
+  private _config: ManagedLedgerConfig;
   readonly ctx: MlContext;
   readonly list: LedgerList;
   readonly reader: EntryReader;
@@ -64,7 +64,7 @@ export class ManagedLedgerImpl implements ManagedLedger {
   ) {
     this.ctx = ctx;
     this.name = name;
-    this.config = config;
+    this._config = config;
     this.list = opened.list;
     this.listVersion = opened.version;
     this.stored = opened.stored;
@@ -87,6 +87,22 @@ export class ManagedLedgerImpl implements ManagedLedger {
 
   get settings(): ManagedLedgerSettings {
     return this.ctx.settings;
+  }
+  get config(): ManagedLedgerConfig {
+    return this._config;
+  }
+
+  /**
+   * Policy change while open: validated like an open's overrides; rollover bounds and E/Qw/Qa
+   * apply to the next ledger created, retention to the next trim (run now when it changed).
+   */
+  updateConfig(update: Partial<ManagedLedgerConfig>): void {
+    const next = resolveTopicConfig(this.settings, { ...this._config, ...update });
+    const retentionChanged =
+      next.retentionTimeMs !== this._config.retentionTimeMs ||
+      next.retentionSizeBytes !== this._config.retentionSizeBytes;
+    this._config = next;
+    if (retentionChanged) void this.trimConsumedLedgers().catch(() => undefined);
   }
   get log() {
     return this.ctx.log;

@@ -56,7 +56,10 @@ export class CursorRegistry {
       meta: ml.ctx.meta,
       client: ml.ctx.client,
       settings: ml.settings,
-      config: ml.config,
+      // A getter: cursor ledgers created after a policy change use the new E/Qw/Qa too.
+      get config() {
+        return ml.config;
+      },
       password: ml.ctx.password,
       log: ml.log,
       listVersion: () => ml.currentListVersion(),

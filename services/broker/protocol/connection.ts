@@ -12,6 +12,7 @@ import { isFieldSet } from '@bufbuild/protobuf';
 import {
   type BaseCommand,
   BaseCommand_Type,
+  type CommandAuthResponse,
   CommandConnectSchema,
 } from '../../../lib/gen/pulsar/PulsarApi_pb.ts';
 import {
@@ -22,10 +23,18 @@ import {
   isCommandProblem,
 } from '../../../lib/wire/commands.ts';
 import { FRAME_PADDING_BYTES, FrameDecoder, type RawFrame } from '../../../lib/wire/frame.ts';
+import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import { MAX_PROTOCOL_VERSION } from '../../../lib/wire/protocol.ts';
 import { brokerErrors, toServerError } from '../errors.ts';
 import type { ClientInfo } from '../topics/topic.ts';
-import type { BrokerContext, ConnectionHandle, ConsumerSlot, ProducerSlot } from './context.ts';
+import { ConnectionAuth } from './connection-auth.ts';
+import type {
+  BrokerContext,
+  ConnectionHandle,
+  ConsumerSlot,
+  ProducerSlot,
+  TopicOperation,
+} from './context.ts';
 import { routeCommand } from './router.ts';
 
 let nextConnectionId = 1;
@@ -51,6 +60,10 @@ export class ServerConnection implements ConnectionHandle {
   private pendingSends = 0;
   private pendingSendBytes = 0;
   private readPaused = false;
+  /** Producers throttled by their topic's publish rate: no frame is read or decoded meanwhile. */
+  private readonly inputPausers = new Set<object>();
+  private drainScheduled = false;
+  readonly auth: ConnectionAuth;
   private corked = false;
   private isWritable = true;
   private readonly writabilityListeners = new Set<(writable: boolean) => void>();
@@ -63,6 +76,7 @@ export class ServerConnection implements ConnectionHandle {
     this.onClosed = onClosed;
     this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.decoder = new FrameDecoder(ctx.config.maxMessageSizeBytes + FRAME_PADDING_BYTES);
+    this.auth = new ConnectionAuth(this);
     const self = this;
     this.client = {
       connectionId: this.id,
@@ -112,6 +126,37 @@ export class ServerConnection implements ConnectionHandle {
     this.send({ type: BaseCommand_Type.ERROR, error: { requestId, error: code, message } });
   }
 
+  authorize(topic: TopicName, op: TopicOperation, subscription?: string): Promise<void> {
+    return this.auth.authorize(topic, op, subscription);
+  }
+
+  authorizeListTopics(namespace: string): Promise<void> {
+    return this.auth.authorizeListTopics(namespace);
+  }
+
+  authResponse(cmd: CommandAuthResponse): Promise<void> {
+    return this.auth.onAuthResponse(cmd);
+  }
+
+  pauseInput(by: object): void {
+    if (this.state === 'closed' || this.inputPausers.has(by)) return;
+    this.inputPausers.add(by);
+    if (this.inputPausers.size === 1 && !this.readPaused) this.socket.pause();
+  }
+
+  resumeInput(by: object): void {
+    if (!this.inputPausers.delete(by) || this.inputPausers.size > 0 || this.state === 'closed') return;
+    if (!this.readPaused) this.socket.resume();
+    // Frames that arrived before the pause are still in the decoder: handle them, outside the caller.
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => {
+        this.drainScheduled = false;
+        this.processFrames();
+      });
+    }
+  }
+
   sendStarted(bytes: number): void {
     this.pendingSends++;
     this.pendingSendBytes += bytes;
@@ -138,7 +183,7 @@ export class ServerConnection implements ConnectionHandle {
     ) {
       this.readPaused = false;
       this.ctx.metrics.pausedConnections.dec();
-      if (this.state !== 'closed') this.socket.resume();
+      if (this.state !== 'closed' && this.inputPausers.size === 0) this.socket.resume();
     }
   }
 
@@ -146,6 +191,7 @@ export class ServerConnection implements ConnectionHandle {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearInterval(this.keepAlive);
+    this.auth.stop();
     if (this.readPaused) this.ctx.metrics.pausedConnections.dec();
     this.ctx.log.debug({ connection: this.id, address: this.address, reason }, 'connection closed');
     this.ctx.metrics.connectionsClosed.inc({ reason: reasonLabel(reason) });
@@ -205,8 +251,12 @@ export class ServerConnection implements ConnectionHandle {
     this.lastReceivedMs = Date.now();
     this.pingOutstanding = false;
     this.decoder.push(chunk);
+    this.processFrames();
+  }
+
+  private processFrames(): void {
     for (;;) {
-      if (!this.client.alive) return;
+      if (!this.client.alive || this.inputPausers.size > 0) return;
       const frame = this.decoder.next();
       if (frame === undefined) return;
       if ('kind' in frame) {
@@ -216,7 +266,8 @@ export class ServerConnection implements ConnectionHandle {
             ? brokerErrors.make('FRAME_TOO_LARGE', { size: frame.totalSize, max: frame.maxFrameBytes })
             : brokerErrors.make('PROTOCOL_VIOLATION', { detail: `bad frame: ${frame.kind}` });
         if (this.state === 'connected') this.sendError(0n, err);
-        return this.close(err.message);
+        this.close(err.message);
+        return;
       }
       this.onFrame(frame);
     }
@@ -267,13 +318,15 @@ export class ServerConnection implements ConnectionHandle {
       ? connect.protocolVersion
       : 0;
     this.protocolVersion = Math.max(0, Math.min(version, MAX_PROTOCOL_VERSION));
-    if (this.ctx.authenticator) {
-      try {
-        await this.ctx.authenticator(connect.authMethodName, connect.authData);
-      } catch (err) {
-        this.sendError(0n, err);
-        return this.close('authentication failed');
-      }
+    try {
+      await this.auth.connect(connect.authMethodName, connect.authData, {
+        supportsRefresh: connect.featureFlags?.supportsAuthRefresh ?? false,
+        serverVersion: SERVER_VERSION,
+        protocolVersion: this.protocolVersion,
+      });
+    } catch (err) {
+      this.sendError(0n, err);
+      return this.close('authentication failed');
     }
     if (!this.client.alive) return;
     this.state = 'connected';

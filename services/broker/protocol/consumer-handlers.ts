@@ -61,6 +61,7 @@ export async function handleSubscribe(conn: ConnectionHandle, cmd: CommandSubscr
   conn.consumers.set(consumerId, { state: 'creating', requestId });
   const session = new ConsumerSession(conn, consumerId);
   try {
+    await conn.authorize(name, 'consume', req.subscription);
     const topic = await conn.ctx.topics.getTopic(name, { create: cmd.forceTopicCreation });
     const attached = await topic.subscribe(req, session);
     conn.ctx.metrics.consumers.inc();
@@ -283,7 +284,7 @@ export function handleConsumerStats(conn: ConnectionHandle, cmd: CommandConsumer
       address: s.address,
       connectedSince: s.connectedSince,
       type: slot.attached.subscriptionType,
-      msgBacklog: 0n,
+      msgBacklog: BigInt(Math.max(0, slot.attached.backlog())),
     },
   });
 }

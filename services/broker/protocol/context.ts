@@ -2,8 +2,11 @@
  * What the protocol handlers need from the broker (BrokerContext) and from their connection
  * (ConnectionHandle). Kept as interfaces so handlers stay small and testable.
  */
+import type { BrokerAuthorizer, TopicOperation } from '../../../lib/auth/authorize.ts';
 import type { Logger } from '../../../lib/log/index.ts';
+import type { CommandAuthResponse } from '../../../lib/gen/pulsar/PulsarApi_pb.ts';
 import type { CommandInit } from '../../../lib/wire/commands.ts';
+import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import type { BrokerConfig } from '../config.ts';
 import type { BrokerMetrics } from '../metrics.ts';
 import type { TopicOwnership } from '../ownership.ts';
@@ -13,8 +16,16 @@ import type { AttachedConsumer, ClientInfo } from '../topics/topic.ts';
 import type { ProducerSession } from './producer-session.ts';
 import type { ConsumerSession } from './consumer-session.ts';
 
-/** Verifies CONNECT credentials; resolves with the role, rejects with AUTHENTICATION_FAILED. */
-export type Authenticator = (method: string, data: Uint8Array) => Promise<string>;
+/**
+ * Verifies CONNECT (and AUTH_RESPONSE) credentials; resolves with the role (and the token's expiry,
+ * after which the connection is challenged or closed), rejects with an AuthenticationError code.
+ */
+export type Authenticator = (
+  method: string,
+  data: Uint8Array,
+) => Promise<string | { readonly role: string; readonly expiresAtMs?: number }>;
+
+export type { BrokerAuthorizer, TopicOperation };
 
 export interface BrokerContext {
   readonly config: BrokerConfig;
@@ -27,6 +38,8 @@ export interface BrokerContext {
   readonly log: Logger;
   readonly metrics: BrokerMetrics;
   readonly authenticator?: Authenticator;
+  /** Authorization of PRODUCER / SUBSCRIBE / LOOKUP...; undefined = everything is allowed. */
+  readonly authorizer?: BrokerAuthorizer;
   /** Cluster ownership; undefined = every topic is served here. */
   readonly ownership?: TopicOwnership;
   /** A globally unique producer name. */
@@ -58,6 +71,15 @@ export interface ConnectionHandle {
   readonly writable: boolean;
   /** Called when writability changes (dispatch pauses/resumes). */
   onWritabilityChange(listener: (writable: boolean) => void): () => void;
+  /** The role may do `op` on `topic` (throws AuthorizationError / AuthenticationError otherwise). */
+  authorize(topic: TopicName, op: TopicOperation, subscription?: string): Promise<void>;
+  /** The role may list the namespace's topics. */
+  authorizeListTopics(namespace: string): Promise<void>;
+  /** AUTH_RESPONSE to this broker's AUTH_CHALLENGE (token refresh). */
+  authResponse(cmd: CommandAuthResponse): Promise<void>;
+  /** Stop reading and decoding frames while any `by` holds a pause (publish rate throttling). */
+  pauseInput(by: object): void;
+  resumeInput(by: object): void;
   /** Account a SEND awaiting its receipt (inbound backpressure). */
   sendStarted(bytes: number): void;
   sendFinished(bytes: number): void;

@@ -25,11 +25,10 @@ import {
 import { brokerErrors, toServerError } from '../errors.ts';
 import type { ConnectionHandle } from './context.ts';
 
-export function handleLookup(conn: ConnectionHandle, cmd: CommandLookupTopic) {
-  const name = parseTopicName(cmd.topic);
-  if (isTopicNameProblem(name)) {
-    const e = toServerError(brokerErrors.make('INVALID_TOPIC_NAME', { detail: name.detail }));
-    return conn.send({
+export async function handleLookup(conn: ConnectionHandle, cmd: CommandLookupTopic): Promise<void> {
+  const failed = (err: unknown) => {
+    const e = toServerError(err);
+    conn.send({
       type: BaseCommand_Type.LOOKUP_RESPONSE,
       lookupTopicResponse: {
         requestId: cmd.requestId,
@@ -38,6 +37,14 @@ export function handleLookup(conn: ConnectionHandle, cmd: CommandLookupTopic) {
         message: e.message,
       },
     });
+  };
+  const name = parseTopicName(cmd.topic);
+  if (isTopicNameProblem(name))
+    return failed(brokerErrors.make('INVALID_TOPIC_NAME', { detail: name.detail }));
+  try {
+    await conn.authorize(name, 'lookup');
+  } catch (err) {
+    return failed(err);
   }
   const ownership = conn.ctx.ownership;
   if (ownership) {
@@ -56,18 +63,7 @@ export function handleLookup(conn: ConnectionHandle, cmd: CommandLookupTopic) {
             proxyThroughServiceUrl: false,
           },
         }),
-      (err: unknown) => {
-        const e = toServerError(err);
-        conn.send({
-          type: BaseCommand_Type.LOOKUP_RESPONSE,
-          lookupTopicResponse: {
-            requestId: cmd.requestId,
-            response: CommandLookupTopicResponse_LookupType.Failed,
-            error: e.code,
-            message: e.message,
-          },
-        });
-      },
+      failed,
     );
     return;
   }
@@ -103,6 +99,7 @@ export async function handlePartitionedMetadata(
   const name = parseTopicName(cmd.topic);
   if (isTopicNameProblem(name)) return fail(brokerErrors.make('INVALID_TOPIC_NAME', { detail: name.detail }));
   try {
+    await conn.authorize(name, 'lookup');
     const partitions = await partitionCount(conn, name);
     conn.send({
       type: BaseCommand_Type.PARTITIONED_METADATA_RESPONSE,
@@ -142,6 +139,7 @@ export async function handleGetTopicsOfNamespace(
   if ('kind' in ns)
     return conn.sendError(cmd.requestId, brokerErrors.make('INVALID_TOPIC_NAME', { detail: ns.detail }));
   try {
+    await conn.authorizeListTopics(`${ns.tenant}/${ns.namespace}`);
     const { topics } = conn.ctx;
     const names = new Set<string>();
     if (cmd.mode !== CommandGetTopicsOfNamespace_Mode.NON_PERSISTENT) {

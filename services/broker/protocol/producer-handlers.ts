@@ -52,6 +52,7 @@ export async function handleProducer(conn: ConnectionHandle, cmd: CommandProduce
   conn.producers.set(producerId, { state: 'creating', requestId });
   let session: ProducerSession | undefined;
   try {
+    await conn.authorize(name, 'produce');
     const topic = await conn.ctx.topics.getTopic(name, { create: true });
     const userName = cmd.producerName !== '' ? cmd.producerName : undefined;
     session = new ProducerSession(conn, {

@@ -89,10 +89,17 @@ export class ProducerSession implements ProducerEndpoint {
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
+  /** Publish rate: pause (or resume) reading this producer's connection. */
+  throttle(paused: boolean): void {
+    if (paused && !this.closed) this.conn.pauseInput(this);
+    else this.conn.resumeInput(this);
+  }
+
   /** The client's or the connection's end of this producer. */
   detach(): void {
     if (this.closed) return;
     this.closed = true;
+    this.conn.resumeInput(this);
     this.topic.removeProducer(this);
     this.conn.ctx.metrics.producers.dec();
   }

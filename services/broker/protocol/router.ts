@@ -77,12 +77,8 @@ export function routeCommand(
     case T.GET_OR_CREATE_SCHEMA:
       return handleGetOrCreateSchema(conn, cmd.getOrCreateSchema!);
     case T.AUTH_RESPONSE:
-      // Only expected after an AUTH_CHALLENGE, which this broker never sends.
-      conn.sendError(
-        0n,
-        brokerErrors.make('UNEXPECTED_COMMAND', { command: 'AUTH_RESPONSE without a challenge' }),
-      );
-      return;
+      // The answer to an AUTH_CHALLENGE (token refresh); without one it is refused.
+      return conn.authResponse(cmd.authResponse!);
     case T.TC_CLIENT_CONNECT_REQUEST:
     case T.NEW_TXN:
     case T.ADD_PARTITION_TO_TXN:

@@ -10,13 +10,19 @@
  *  - Acks go to the cursor first, then the dispatcher forgets the entries.
  *  - A consumer that leaves gives its unacked entries back (Shared: replay to others; single
  *    active: rewind for the next active consumer).
+ *  - Dispatch rates (topic-wide and per subscription) bound each read to the tokens available;
+ *    with none left the loop waits for the refill: entries are delayed, never dropped.
  */
 import type { Logger } from '../../../lib/log/index.ts';
+import type { RateLimit, RateLimiter } from '../../../lib/policies/rate-limiter.ts';
 import { unackedToAckSet } from '../../../lib/wire/message-id.ts';
 import type { ManagedCursor, ManagedEntry, Position } from '../managed-ledger/api.ts';
 import { asBuffer, entryMeta, factsOf } from '../topics/entries.ts';
 import type { SubscribeRequest } from '../topics/topic.ts';
 import type { Consumer } from './consumer.ts';
+import { makeDispatcher } from './dispatcher-factory.ts';
+import { DispatchThrottle } from './dispatch-throttle.ts';
+import { Timers } from './timers.ts';
 import { MultiConsumerDispatcher } from './multi-dispatcher.ts';
 import { SingleActiveDispatcher, type SingleActiveEffect } from './single-active-dispatcher.ts';
 import type { AddConsumerResult, Delivery, EntryMeta, ReadPlan, SubscriptionType } from './types.ts';
@@ -40,6 +46,10 @@ export interface SubscriptionHost {
   terminated(): boolean;
   /** Count messages going out (topic stats and metrics). */
   countOut(msgs: number, bytes: number): void;
+  /** The topic's dispatch rate (shared by its subscriptions). */
+  readonly dispatchLimiter?: RateLimiter;
+  /** The mark-delete position moved (acks, skips, expiry): backlog quotas re-evaluate. */
+  cursorMoved?(): void;
 }
 
 type Dispatcher = MultiConsumerDispatcher | SingleActiveDispatcher;
@@ -61,11 +71,14 @@ export class PersistentSubscription {
   private again = false;
   private resetting = false;
   private closed = false;
-  private delayedTimer: { at: number; timer: NodeJS.Timeout } | undefined;
-  private timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private retryDelayMs = 0;
   private reachedEndSent = new Set<number>();
   lastExpireTimestamp = 0;
+  /** Last time a consumer attached or left (subscription expiration counts from it). */
+  lastActiveMs = Date.now();
+  /** Dispatch rates: this subscription's and the topic's. */
+  readonly throttle: DispatchThrottle;
 
   constructor(
     name: string,
@@ -79,11 +92,17 @@ export class PersistentSubscription {
     this.host = host;
     this.settings = settings;
     this.typeName = type;
-    this.dispatcher = this.makeDispatcher(type, undefined);
+    this.throttle = new DispatchThrottle(host.dispatchLimiter);
+    this.dispatcher = this.newDispatcher(type, undefined);
   }
 
   get type(): SubscriptionType {
     return this.typeName;
+  }
+
+  setDispatchRate(limit: RateLimit): void {
+    this.throttle.update(limit);
+    this.kick();
   }
 
   get consumerCount(): number {
@@ -99,7 +118,7 @@ export class PersistentSubscription {
     for (const c of [...this.consumers.values()]) if (!c.channel.client.alive) this.removeConsumer(c);
     if (this.consumers.size === 0 && (req.type !== this.typeName || this.keySharedChanged(req))) {
       this.typeName = req.type;
-      this.dispatcher = this.makeDispatcher(req.type, req);
+      this.dispatcher = this.newDispatcher(req.type, req);
       this.cursor.rewind();
     } else if (req.type !== this.typeName) {
       return { ok: false, code: 'CONSUMER_BUSY', reason: `of type ${this.typeName}, not ${req.type}` };
@@ -123,12 +142,14 @@ export class PersistentSubscription {
       }),
     );
     this.dispatcher.setPaused(consumer.id, !consumer.channel.writable);
+    this.lastActiveMs = Date.now();
     this.afterChange();
     return { ok: true };
   }
 
   removeConsumer(consumer: Consumer): void {
     if (!this.consumers.delete(consumer.id)) return;
+    this.lastActiveMs = Date.now();
     this.unsubscribeWritable.get(consumer.id)?.();
     this.unsubscribeWritable.delete(consumer.id);
     this.reachedEndSent.delete(consumer.id);
@@ -146,11 +167,13 @@ export class PersistentSubscription {
   /** Entries fully acknowledged (after the cursor recorded them). */
   acked(positions: readonly Position[]): void {
     this.dispatcher.acked(positions);
+    this.host.cursorMoved?.();
     this.kickForReplay();
   }
 
   ackedUpTo(p: Position): void {
     this.dispatcher.ackedUpTo(p);
+    this.host.cursorMoved?.();
     this.kickForReplay();
   }
 
@@ -204,6 +227,7 @@ export class PersistentSubscription {
   async moveMarkDelete(move: (cursor: ManagedCursor) => Promise<void>): Promise<void> {
     await move(this.cursor);
     this.dispatcher.ackedUpTo(this.cursor.markDeletePosition);
+    this.host.cursorMoved?.();
     this.kick();
   }
 
@@ -224,7 +248,6 @@ export class PersistentSubscription {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.disconnectAll();
     if (this.waitingForEntries) this.cursor.cancelPendingRead();
@@ -292,14 +315,21 @@ export class PersistentSubscription {
     if (plan.kind === 'idle') return;
     if (plan.kind === 'read' && this.host.terminated() && !this.cursor.hasMoreEntries())
       return this.reachedEnd();
+    const budget = this.throttle.budget();
+    if (budget.kind === 'wait') return this.timers.at('throttle', Date.now() + budget.ms, () => this.kick());
+    const replay = plan.kind === 'replay' ? plan.positions.slice(0, budget.msgs) : [];
     const gen = this.generation;
     let entries: ManagedEntry[];
     try {
       if (plan.kind === 'replay') {
-        entries = await this.cursor.replayEntries(plan.positions);
+        entries = await this.cursor.replayEntries(replay);
       } else {
         this.waitingForEntries = true;
-        entries = await this.cursor.readEntriesOrWait(plan.maxEntries);
+        const max = Math.min(plan.maxEntries, budget.msgs);
+        entries = await this.cursor.readEntriesOrWait(
+          max,
+          Number.isFinite(budget.bytes) ? { maxBytes: budget.bytes } : undefined,
+        );
       }
       this.retryDelayMs = 0;
     } catch (err) {
@@ -329,7 +359,7 @@ export class PersistentSubscription {
     } else {
       if (plan.kind === 'replay') {
         const found = new Set(byKey.keys());
-        d.discard(plan.positions.filter((p) => !found.has(`${p.ledgerId}:${p.entryId}`)));
+        d.discard(replay.filter((p) => !found.has(`${p.ledgerId}:${p.entryId}`)));
       }
       deliveries = d.dispatch(metas, plan.kind === 'replay', Date.now());
       this.scheduleDelayed(d);
@@ -383,6 +413,7 @@ export class PersistentSubscription {
       consumer.out.add(dl.entry.numMessages, data.byteLength);
       consumer.lastConsumedTimestamp = now;
       this.host.countOut(dl.entry.numMessages, data.byteLength);
+      this.throttle.record(dl.entry.numMessages, data.byteLength);
     }
     const d = this.dispatcher;
     for (const [consumerId, positions] of full) {
@@ -429,31 +460,15 @@ export class PersistentSubscription {
   private scheduleDelayed(d: MultiConsumerDispatcher): void {
     const deadline = d.nextDelayedDeadline();
     if (deadline === undefined) return;
-    const at = Math.max(Date.now() + this.settings.delayedTickMs, deadline);
-    if (this.delayedTimer && this.delayedTimer.at <= at) return;
-    if (this.delayedTimer) {
-      clearTimeout(this.delayedTimer.timer);
-      this.timers.delete(this.delayedTimer.timer);
-    }
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      this.delayedTimer = undefined;
+    this.timers.at('delayed', Math.max(Date.now() + this.settings.delayedTickMs, deadline), () => {
       if (this.closed || d !== this.dispatcher) return;
       if (d.releaseDelayed(Date.now()) > 0) this.afterChange();
       this.scheduleDelayed(d);
-    }, at - Date.now());
-    t.unref();
-    this.timers.add(t);
-    this.delayedTimer = { at, timer: t };
+    });
   }
 
   private after(ms: number): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      this.kick();
-    }, ms);
-    t.unref();
-    this.timers.add(t);
+    this.timers.after(ms, () => this.kick());
   }
 
   private reachedEnd(): void {
@@ -475,28 +490,8 @@ export class PersistentSubscription {
 
   private sticky = false;
 
-  private makeDispatcher(type: SubscriptionType, req: SubscribeRequest | undefined): Dispatcher {
-    const s = this.settings;
-    if (type === 'Exclusive' || type === 'Failover') {
-      return new SingleActiveDispatcher({
-        exclusive: type === 'Exclusive',
-        partitionIndex: this.host.partitionIndex,
-        maxReadBatch: s.maxReadBatch,
-        failoverDelayMs: s.failoverDelayMs,
-      });
-    }
-    this.sticky = req?.keySharedMode === 'sticky';
-    return new MultiConsumerDispatcher({
-      keyShared:
-        type === 'Key_Shared'
-          ? { mode: this.sticky ? 'sticky' : 'auto-split', allowOutOfOrder: req?.allowOutOfOrder ?? false }
-          : undefined,
-      maxReadBatch: s.maxReadBatch,
-      roundRobinBatch: s.roundRobinBatch,
-      maxUnackedPerConsumer: s.maxUnackedPerConsumer,
-      maxUnackedPerSubscription: s.maxUnackedPerSubscription,
-      maxReplayEntries: s.maxReplayEntries,
-      maxDelayedEntries: type === 'Shared' ? s.maxDelayedEntries : undefined,
-    });
+  private newDispatcher(type: SubscriptionType, req: SubscribeRequest | undefined): Dispatcher {
+    if (type === 'Key_Shared' || type === 'Shared') this.sticky = req?.keySharedMode === 'sticky';
+    return makeDispatcher(type, req, this.settings, this.host.partitionIndex);
   }
 }

@@ -7,6 +7,7 @@
 import type { MessageId } from '../../../lib/wire/message-id.ts';
 import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import { brokerErrors } from '../errors.ts';
+import type { TopicPolicies } from '../policies.ts';
 import type { SubscriptionStats, TopicStats } from '../service.ts';
 import { Consumer } from '../subscriptions/consumer.ts';
 import { NonPersistentSubscription } from '../subscriptions/non-persistent-subscription.ts';
@@ -22,6 +23,7 @@ import type {
   PublishRequest,
   SubscribeRequest,
   Topic,
+  PolicyCheck,
   TopicCounters,
 } from './topic.ts';
 
@@ -46,6 +48,7 @@ export class NonPersistentTopic extends TopicBase implements Topic {
     this.checkOpen();
     if (!this.isActiveProducer(p))
       throw brokerErrors.make('PRODUCER_NOT_READY', { producerId: String(p.producerId) });
+    this.publishArrived(req.numMessages, req.entry.byteLength);
     const entryId = this.nextEntryId++;
     this.countIn(p, req.numMessages, req.entry.byteLength);
     const offer = {
@@ -76,6 +79,7 @@ export class NonPersistentTopic extends TopicBase implements Topic {
       });
     }
     this.checkConsumerLimits(sub);
+    this.subscribeGate.admit(channel.client.address, req.consumerName);
     const created = !sub;
     sub ??= new NonPersistentSubscription(
       req.subscription,
@@ -104,8 +108,16 @@ export class NonPersistentTopic extends TopicBase implements Topic {
     };
   }
 
-  /** Nothing of a non-persistent topic depends on policies after its load. */
-  async applyPolicies(): Promise<void> {}
+  /**
+   * Limits, publish and subscribe rates apply live. Dispatch rates do not apply: a non-persistent
+   * topic cannot delay messages without dropping them.
+   */
+  async applyPolicies(policies: TopicPolicies, limits: TopicLimits): Promise<void> {
+    this.applyCommonPolicies(policies, limits);
+  }
+
+  /** No backlog, no stored messages, no durable subscriptions: nothing to check. */
+  async checkPolicies(_check: PolicyCheck, _nowMs: number): Promise<void> {}
 
   subscriptionNames(): string[] {
     return [...this.subscriptions.keys()];
@@ -245,6 +257,7 @@ export class NonPersistentTopic extends TopicBase implements Topic {
           blockedOnUnacked: false,
           pendingEntries: 0,
         }),
+      backlog: () => 0,
     };
   }
 }

@@ -59,6 +59,7 @@ export function attachPersistentConsumer(
       const ranges = d instanceof MultiConsumerDispatcher ? d.keyRanges()?.get(consumer.id) : undefined;
       return consumer.stats(d.consumerStats(consumer.id), ranges);
     },
+    backlog: () => sub.cursor.getNumberOfEntriesInBacklog(),
   };
 }
 

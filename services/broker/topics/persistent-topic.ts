@@ -9,6 +9,7 @@
  * replayed, so a producer that resends after a broker crash creates no duplicates.
  */
 import type { Logger } from '../../../lib/log/index.ts';
+import { RateLimiter } from '../../../lib/policies/rate-limiter.ts';
 import type { MessageId } from '../../../lib/wire/message-id.ts';
 import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import type { BrokerConfig } from '../config.ts';
@@ -21,15 +22,18 @@ import {
   PersistentSubscription,
   type SubscriptionSettings,
 } from '../subscriptions/persistent-subscription.ts';
+import { BacklogGuard } from './backlog-guard.ts';
 import { DedupState } from './dedup.ts';
 import { factsOf, firstPublishedAtOrAfter, lastStoredPosition } from './entries.ts';
 import { attachPersistentConsumer, subscriptionStatsOf } from './persistent-attachment.ts';
+import { backlogSourceOf, expireByTtl, expireIdleSubscriptions } from './persistent-policies.ts';
 import { TrafficMeter } from './rates.ts';
 import { TopicBase, type TopicLimits } from './topic-base.ts';
 import type {
   AddProducerResult,
   AttachedConsumer,
   ConsumerChannel,
+  PolicyCheck,
   ProducerEndpoint,
   PublishOutcome,
   PublishRequest,
@@ -50,6 +54,11 @@ export class PersistentTopic extends TopicBase implements Topic {
   private readonly opening = new Map<string, Promise<PersistentSubscription>>();
   readonly out = new TrafficMeter();
   readonly settings: SubscriptionSettings;
+  /** The policies in force (load, then every change). */
+  policies: TopicPolicies;
+  readonly backlog: BacklogGuard;
+  /** Topic-wide dispatch rate, shared by the subscriptions' read loops. */
+  readonly dispatchLimiter = new RateLimiter({ msgs: 0, bytes: 0, periodMs: 1000 });
   private dedup: DedupState | undefined;
   private dedupCursor: ManagedCursor | undefined;
   private lastPersisted: Position | undefined;
@@ -65,11 +74,14 @@ export class PersistentTopic extends TopicBase implements Topic {
     ml: ManagedLedger,
     config: BrokerConfig,
     log: Logger,
+    policies: TopicPolicies,
   ) {
     super(name, limits);
     this.ml = ml;
     this.config = config;
     this.log = log;
+    this.policies = policies;
+    this.backlog = new BacklogGuard(backlogSourceOf(this));
     this.settings = {
       maxReadBatch: config.dispatcherMaxReadBatchSize,
       roundRobinBatch: config.dispatcherMaxRoundRobinBatchSize,
@@ -101,11 +113,12 @@ export class PersistentTopic extends TopicBase implements Topic {
     config: BrokerConfig,
     log: Logger,
   ): Promise<PersistentTopic> {
-    const topic = new PersistentTopic(name, limits, ml, config, log);
+    const topic = new PersistentTopic(name, limits, ml, config, log, policies);
     for (const cursor of ml.cursors()) {
       if (!cursor.durable || cursor.name === DEDUP_CURSOR) continue;
       topic.subscriptions.set(cursor.name, topic.newSubscription(cursor.name, 'Exclusive', cursor));
     }
+    topic.applyRates(policies, limits);
     await topic.setupDedup(policies.deduplicationEnabled);
     return topic;
   }
@@ -119,7 +132,7 @@ export class PersistentTopic extends TopicBase implements Topic {
     type: SubscriptionStats['type'],
     cursor: ManagedCursor,
   ): PersistentSubscription {
-    return new PersistentSubscription(
+    const sub = new PersistentSubscription(
       name,
       type,
       cursor,
@@ -128,14 +141,19 @@ export class PersistentTopic extends TopicBase implements Topic {
         log: this.log,
         terminated: () => this.ml.state === 'Terminated',
         countOut: (msgs, bytes) => this.out.add(msgs, bytes),
+        dispatchLimiter: this.dispatchLimiter,
+        cursorMoved: () => this.backlog.evaluate(Date.now()),
       },
       this.settings,
     );
+    sub.setDispatchRate(this.policies.subscriptionDispatchRate);
+    return sub;
   }
 
   async addProducer(p: ProducerEndpoint): Promise<AddProducerResult> {
     if (this.ml.state === 'Terminated')
       throw brokerErrors.make('TOPIC_TERMINATED', { topic: this.name.full });
+    this.backlog.admitProducer(Date.now());
     const ready = this.admitProducer(p);
     return { lastSequenceId: this.dedup ? this.dedup.lastPersisted(p.name) : -1, ready };
   }
@@ -146,6 +164,12 @@ export class PersistentTopic extends TopicBase implements Topic {
       throw brokerErrors.make('PRODUCER_NOT_READY', { producerId: String(p.producerId) });
     if (this.ml.state === 'Terminated')
       throw brokerErrors.make('TOPIC_TERMINATED', { topic: this.name.full });
+    this.publishArrived(req.numMessages, req.entry.byteLength);
+    const held = this.backlog.beforePublish();
+    if (held) {
+      await held;
+      this.checkOpen();
+    }
     const dedup = this.dedup;
     if (dedup) {
       const verdict = dedup.check(p.name, req.sequenceId, req.highestSequenceId, Date.now());
@@ -167,11 +191,13 @@ export class PersistentTopic extends TopicBase implements Topic {
       if (++this.entriesSinceSnapshot >= this.config.brokerDeduplicationEntriesInterval) this.snapshotDedup();
     }
     this.countIn(p, req.numMessages, req.entry.byteLength);
+    this.backlog.evaluate(Date.now());
     return { kind: 'stored', ledgerId: position.ledgerId, entryId: position.entryId };
   }
 
   async subscribe(req: SubscribeRequest, channel: ConsumerChannel): Promise<AttachedConsumer> {
     this.checkOpen();
+    this.subscribeGate.admit(channel.client.address, req.consumerName);
     const sub = await this.subscriptionFor(req);
     this.checkOpen();
     let total = 0;
@@ -253,6 +279,7 @@ export class PersistentTopic extends TopicBase implements Topic {
     if (this.subscriptions.get(sub.name) === sub) this.subscriptions.delete(sub.name);
     await sub.close();
     if (this.ml.getCursor(sub.name) === sub.cursor) await this.ml.deleteCursor(sub.name);
+    this.backlog.evaluate(Date.now());
   }
 
   counters(): TopicCounters {
@@ -323,6 +350,7 @@ export class PersistentTopic extends TopicBase implements Topic {
     this.isClosed = true;
     this.stopWatchingMl();
     clearInterval(this.snapshotTimer);
+    this.backlog.close(brokerErrors.make('TOPIC_CLOSED', { topic: this.name.full }));
     this.closeProducers();
     await Promise.allSettled([...this.subscriptions.values()].map((s) => s.close()));
     if (this.ml.state === 'Open' || this.ml.state === 'Terminated') {
@@ -339,11 +367,46 @@ export class PersistentTopic extends TopicBase implements Topic {
   }
 
   /**
-   * Policies changed while loaded: only deduplication is applied live (E/Qw/Qa and retention take
-   * effect with the next load). Entries published while dedup is being switched on are not yet
-   * tracked (as in Pulsar, the state starts from the moment it is enabled).
+   * Policies changed while loaded: limits, rates, backlog quotas, TTL and subscription expiry
+   * apply at once; E/Qw/Qa to the next ledger; retention to the next trim (started now).
    */
-  async applyPolicies(policies: TopicPolicies): Promise<void> {
+  async applyPolicies(policies: TopicPolicies, limits: TopicLimits): Promise<void> {
+    if (this.isClosed) return;
+    this.policies = policies;
+    this.applyRates(policies, limits);
+    try {
+      this.ml.updateConfig({
+        ensembleSize: policies.ensembleSize,
+        writeQuorum: policies.writeQuorum,
+        ackQuorum: policies.ackQuorum,
+        retentionTimeMs: policies.retentionTimeMs,
+        retentionSizeBytes: policies.retentionSizeBytes,
+      });
+    } catch (err) {
+      this.log.warn({ err, topic: this.name.full }, 'storage policy refused; keeping the previous one');
+    }
+    await this.switchDedup(policies);
+  }
+
+  async checkPolicies(check: PolicyCheck, nowMs: number): Promise<void> {
+    if (this.isClosed) return;
+    if (check === 'backlog-quota') await this.backlog.checkAll(nowMs);
+    else if (check === 'message-ttl') await expireByTtl(this, nowMs);
+    else await expireIdleSubscriptions(this, nowMs);
+  }
+
+  private applyRates(policies: TopicPolicies, limits: TopicLimits): void {
+    this.applyCommonPolicies(policies, limits);
+    this.dispatchLimiter.update(policies.dispatchRate);
+    for (const sub of this.subscriptions.values()) sub.setDispatchRate(policies.subscriptionDispatchRate);
+    this.backlog.setQuotas(policies.backlogQuotas, Date.now());
+  }
+
+  /**
+   * Entries published while dedup is being switched on are not yet tracked (as in Pulsar, the
+   * state starts from the moment it is enabled).
+   */
+  private async switchDedup(policies: TopicPolicies): Promise<void> {
     if (this.isClosed || policies.deduplicationEnabled === (this.dedup !== undefined)) return;
     if (!policies.deduplicationEnabled) {
       await this.persistDedupSnapshot().catch(() => undefined);

@@ -20,6 +20,7 @@ function producer(name: string, accessMode: AccessMode, alive = true): ProducerE
       alive,
     },
     closeByBroker: () => undefined,
+    throttle: () => undefined,
     stats: () => ({}) as never,
   };
 }

@@ -11,8 +11,8 @@ import { brokerErrors } from '../errors.ts';
 import type { TopicOwnership } from '../ownership.ts';
 import type { PolicyProvider, TopicPolicies } from '../policies.ts';
 import { NonPersistentTopic } from './non-persistent-topic.ts';
-import type { TopicLimits } from './topic-base.ts';
-import type { Topic } from './topic.ts';
+import { type TopicLimits, topicLimits } from './topic-base.ts';
+import type { PolicyCheck, Topic } from './topic.ts';
 
 export interface PersistentTopicFactory {
   /** True when the topic's storage exists. */
@@ -44,6 +44,8 @@ export class TopicRegistry {
   /** Since when each loaded topic has had no producer and no consumer. */
   private readonly idleSince = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly policyTimers: NodeJS.Timeout[] = [];
+  private readonly checksRunning = new Set<PolicyCheck>();
 
   constructor(
     config: BrokerConfig,
@@ -63,6 +65,38 @@ export class TopicRegistry {
     if (limit <= 0 || this.sweeper) return;
     this.sweeper = setInterval(() => void this.sweepIdle(Date.now()), Math.max(100, Math.floor(limit / 10)));
     this.sweeper.unref();
+  }
+
+  /** Start the periodic policy checks (backlog quotas, message TTL, subscription expiry). */
+  startPolicyChecks(): void {
+    if (this.policyTimers.length > 0) return;
+    const c = this.config;
+    const every: [PolicyCheck, number][] = [
+      ['backlog-quota', c.backlogQuotaCheckIntervalMs],
+      ['message-ttl', c.messageExpiryCheckIntervalMs],
+      ['subscription-expiry', c.subscriptionExpiryCheckIntervalMs],
+    ];
+    for (const [check, ms] of every) {
+      const t = setInterval(() => {
+        // One pass of a kind at a time: a slow pass is not stacked up by the next tick.
+        if (this.checksRunning.has(check)) return;
+        this.checksRunning.add(check);
+        void this.checkPolicies(check, Date.now()).finally(() => this.checksRunning.delete(check));
+      }, ms);
+      t.unref();
+      this.policyTimers.push(t);
+    }
+  }
+
+  /** Run one policy check on every loaded topic as of `nowMs` (also the admin/test entry point). */
+  async checkPolicies(check: PolicyCheck, nowMs: number): Promise<void> {
+    for (const t of this.loadedTopics()) {
+      try {
+        await t.checkPolicies(check, nowMs);
+      } catch (err) {
+        this.log.warn({ err, topic: t.name.full, check }, 'policy check failed');
+      }
+    }
   }
 
   /** Unload topics idle (no producer, no consumer) for longer than `inactiveTopicUnloadMs`. */
@@ -93,7 +127,8 @@ export class TopicRegistry {
     await Promise.allSettled(
       targets.map(async (t) => {
         try {
-          await t.applyPolicies(await this.policies.topicPolicies(t.name));
+          const policies = await this.policies.topicPolicies(t.name);
+          await t.applyPolicies(policies, topicLimits(policies, this.config));
         } catch (err) {
           this.log.warn({ err, topic: t.name.full }, 'applying changed policies failed');
         }
@@ -155,6 +190,7 @@ export class TopicRegistry {
   async closeAll(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
+    for (const t of this.policyTimers) clearInterval(t);
     await Promise.allSettled([...this.loading.values()]);
     const all = [...this.loaded.values()];
     this.loaded.clear();
@@ -187,15 +223,11 @@ export class TopicRegistry {
       }
     }
     const policies = await this.policies.topicPolicies(name);
-    const limits: TopicLimits = {
-      maxProducers: capped(policies.maxProducersPerTopic, this.config.maxProducersPerTopicLimit),
-      maxConsumers: capped(policies.maxConsumersPerTopic, this.config.maxConsumersPerTopicLimit),
-      maxSubscriptions: this.config.maxSubscriptionsPerTopic,
-      maxConsumersPerSubscription: this.config.maxConsumersPerSubscription,
-    };
+    const limits: TopicLimits = topicLimits(policies, this.config);
     let topic: Topic;
     if (name.domain === 'non-persistent') {
       topic = new NonPersistentTopic(name, limits);
+      await topic.applyPolicies(policies, limits);
     } else {
       if (!this.persistentFactory) throw brokerErrors.make('STORAGE_UNAVAILABLE');
       topic = await this.persistentFactory.open(name, policies, limits);
@@ -227,9 +259,4 @@ export class TopicRegistry {
       });
     }
   }
-}
-
-/** A policy limit (0 = none) under the broker's hard limit. */
-function capped(policy: number, hard: number): number {
-  return policy > 0 ? Math.min(policy, hard) : hard;
 }

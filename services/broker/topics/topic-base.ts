@@ -1,12 +1,16 @@
 /**
  * What persistent and non-persistent topics share: producer admission (access modes, limits,
- * WaitForExclusive promotion), inbound counters and the closed state.
+ * WaitForExclusive promotion), the publish and subscribe rates, inbound counters and the closed
+ * state.
  */
 import type { TopicName } from '../../../lib/wire/topic-name.ts';
+import type { BrokerConfig } from '../config.ts';
 import { brokerErrors } from '../errors.ts';
+import type { TopicPolicies } from '../policies.ts';
 import type { PublisherStats } from '../service.ts';
 import { ProducerSet } from './producer-set.ts';
 import { TrafficMeter } from './rates.ts';
+import { PublishThrottle, SubscribeRateGate } from './throttles.ts';
 import type { ProducerEndpoint } from './topic.ts';
 
 export interface TopicLimits {
@@ -14,12 +18,34 @@ export interface TopicLimits {
   readonly maxConsumers: number;
   readonly maxSubscriptions: number;
   readonly maxConsumersPerSubscription: number;
+  /** Consumer identities whose subscribe rate is tracked. */
+  readonly maxSubscribeRateEntries: number;
 }
+
+/** A policy limit (0 = none) under the broker's hard limit. */
+export function cappedLimit(policy: number, hard: number): number {
+  return policy > 0 ? Math.min(policy, hard) : hard;
+}
+
+/** The limits of a topic: policy values (0 = no policy limit) under the broker's hard limits. */
+export function topicLimits(policies: TopicPolicies, config: BrokerConfig): TopicLimits {
+  return {
+    maxProducers: cappedLimit(policies.maxProducersPerTopic, config.maxProducersPerTopicLimit),
+    maxConsumers: cappedLimit(policies.maxConsumersPerTopic, config.maxConsumersPerTopicLimit),
+    maxSubscriptions: config.maxSubscriptionsPerTopic,
+    maxConsumersPerSubscription: config.maxConsumersPerSubscription,
+    maxSubscribeRateEntries: config.maxSubscribeRateEntriesPerTopic,
+  };
+}
+
+const UNLIMITED = { msgs: 0, bytes: 0, periodMs: 1000 };
 
 export abstract class TopicBase {
   readonly name: TopicName;
-  protected readonly limits: TopicLimits;
+  protected limits: TopicLimits;
   protected readonly producers = new ProducerSet();
+  readonly publishThrottle = new PublishThrottle(UNLIMITED, () => this.producers.all());
+  protected readonly subscribeGate: SubscribeRateGate;
   private readonly promotions = new Map<number, () => void>();
   readonly in = new TrafficMeter();
   readonly perProducerIn = new Map<number, TrafficMeter>();
@@ -28,6 +54,14 @@ export abstract class TopicBase {
   constructor(name: TopicName, limits: TopicLimits) {
     this.name = name;
     this.limits = limits;
+    this.subscribeGate = new SubscribeRateGate(name.full, UNLIMITED, limits.maxSubscribeRateEntries);
+  }
+
+  /** Limits and rates (at load and on every policy change); existing attachments stay. */
+  protected applyCommonPolicies(policies: TopicPolicies, limits: TopicLimits): void {
+    this.limits = limits;
+    this.publishThrottle.update(policies.publishRate);
+    this.subscribeGate.update(policies.subscribeRate);
   }
 
   get closed(): boolean {
@@ -48,6 +82,7 @@ export abstract class TopicBase {
       f.closeByBroker();
     }
     this.perProducerIn.set(p.id, new TrafficMeter());
+    this.publishThrottle.added(p);
     if (!decision.waiting) return undefined;
     return new Promise<void>((resolve) => this.promotions.set(p.id, resolve));
   }
@@ -58,6 +93,11 @@ export abstract class TopicBase {
 
   protected isActiveProducer(p: ProducerEndpoint): boolean {
     return this.producers.isActive(p);
+  }
+
+  /** A SEND reached the topic: account it against the publish rate (pauses producers when over). */
+  protected publishArrived(msgs: number, bytes: number): void {
+    this.publishThrottle.record(msgs, bytes);
   }
 
   protected countIn(p: ProducerEndpoint, msgs: number, bytes: number): void {
@@ -80,6 +120,7 @@ export abstract class TopicBase {
 
   /** Close every producer (broker-initiated). */
   protected closeProducers(): void {
+    this.publishThrottle.close();
     for (const p of [...this.producers.all(), ...this.producers.waiting()]) {
       this.dropProducer(p);
       p.closeByBroker();
@@ -87,6 +128,7 @@ export abstract class TopicBase {
   }
 
   private dropProducer(p: ProducerEndpoint): void {
+    this.publishThrottle.removed(p);
     this.perProducerIn.delete(p.id);
     this.promotions.delete(p.id);
     for (const promoted of this.producers.remove(p)) {

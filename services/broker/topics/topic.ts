@@ -9,6 +9,9 @@ import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import type { ConsumerStats, PublisherStats, SubscriptionStats, TopicStats } from '../service.ts';
 import type { SubscriptionType } from '../subscriptions/types.ts';
 import type { TopicPolicies } from '../policies.ts';
+import type { TopicLimits } from './topic-base.ts';
+
+export type PolicyCheck = 'backlog-quota' | 'message-ttl' | 'subscription-expiry';
 
 export type AccessMode = 'Shared' | 'Exclusive' | 'WaitForExclusive' | 'ExclusiveWithFencing';
 export const ACCESS_MODES: readonly AccessMode[] = [
@@ -42,6 +45,8 @@ export interface ProducerEndpoint {
   readonly client: ClientInfo;
   /** The broker closes the producer (CLOSE_PRODUCER; the client reconnects). */
   closeByBroker(): void;
+  /** Publish rate: stop (true) or resume (false) reading this producer's connection. */
+  throttle(paused: boolean): void;
   /** Stats of this producer (rates filled by the topic). */
   stats(): PublisherStats;
 }
@@ -136,6 +141,8 @@ export interface AttachedConsumer {
   seek(target: SeekTarget): Promise<void>;
   lastMessageId(): Promise<{ last: MessageId; markDelete?: MessageId }>;
   stats(): ConsumerStats;
+  /** Unacknowledged entries of the subscription (CONSUMER_STATS msgBacklog). */
+  backlog(): number;
 }
 
 export interface TopicCounters {
@@ -165,7 +172,10 @@ export interface Topic {
   subscriptionStats(name: string): SubscriptionStats | undefined;
 
   /** Policies changed while the topic is loaded (only some apply live). */
-  applyPolicies(policies: TopicPolicies): Promise<void>;
+  applyPolicies(policies: TopicPolicies, limits: TopicLimits): Promise<void>;
+
+  /** One periodic policy check (backlog quotas, message TTL, subscription expiry) as of `nowMs`. */
+  checkPolicies(check: PolicyCheck, nowMs: number): Promise<void>;
 
   /** Cheap totals for load reports. */
   counters(): TopicCounters;
