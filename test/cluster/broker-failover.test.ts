@@ -57,6 +57,8 @@ describe('broker failover', { concurrent: false }, () => {
       subscriptionType: 'Exclusive',
       ackGroupTimeMs: 10,
     });
+    // Never acknowledged: keeps every stored entry from being trimmed, so the reader sees them all.
+    const audit = await client.subscribe({ topic, subscription: 'audit', receiverQueueSize: 1 });
     const producer = await client.createProducer({
       topic,
       producerName: 'failover-producer',
@@ -130,6 +132,7 @@ describe('broker failover', { concurrent: false }, () => {
     while (await reader.hasMessageAvailable()) stored.push((await reader.readNext(10_000)).text());
     expect(stored).toEqual(Array.from({ length: 600 }, (_, i) => `m${i}`));
     await reader.close();
+    await audit.close();
     // The survivor now owns the bundle.
     const after = view.bundle({ tenant: 'public', namespace: 'default', range });
     expect(after !== 'uncached' && view.broker(after.record!.owner)?.serviceUrl).toBe(
