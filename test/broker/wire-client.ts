@@ -56,9 +56,19 @@ export class WireClient {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
+  /** The broker's answer to CONNECT (CONNECTED or ERROR), when `connect` was not false. */
+  connectAnswer: BaseCommand | undefined;
+
   static async open(
     port: number,
-    opts: { connect?: boolean; protocolVersion?: number } = {},
+    opts: {
+      connect?: boolean;
+      protocolVersion?: number;
+      /** A JWT sent with auth_method_name "token". */
+      token?: string;
+      /** CONNECT feature flag: this client answers AUTH_CHALLENGE. */
+      supportsAuthRefresh?: boolean;
+    } = {},
   ): Promise<WireClient> {
     const socket = connect({ host: '127.0.0.1', port });
     await new Promise<void>((resolve, reject) => {
@@ -69,9 +79,16 @@ export class WireClient {
     if (opts.connect !== false) {
       c.send({
         type: BaseCommand_Type.CONNECT,
-        connect: { clientVersion: 'wire-test', protocolVersion: opts.protocolVersion ?? 19 },
+        connect: {
+          clientVersion: 'wire-test',
+          protocolVersion: opts.protocolVersion ?? 19,
+          ...(opts.token !== undefined ? { authMethodName: 'token', authData: Buffer.from(opts.token) } : {}),
+          ...(opts.supportsAuthRefresh ? { featureFlags: { supportsAuthRefresh: true } } : {}),
+        },
       });
-      await c.waitFor((x) => x.type === BaseCommand_Type.CONNECTED || x.type === BaseCommand_Type.ERROR);
+      c.connectAnswer = await c.waitFor(
+        (x) => x.type === BaseCommand_Type.CONNECTED || x.type === BaseCommand_Type.ERROR,
+      );
     }
     return c;
   }

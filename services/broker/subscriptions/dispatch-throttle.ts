@@ -25,6 +25,11 @@ export class DispatchThrottle {
     this.own.update(limit);
   }
 
+  /** True when this subscription has a dispatch rate of its own. */
+  get limited(): boolean {
+    return this.own.enabled;
+  }
+
   budget(): DispatchBudget {
     const limiters = this.active();
     let msgs = Number.POSITIVE_INFINITY;

@@ -32,8 +32,8 @@ export interface BacklogSource {
   subscriptionBacklogs(): Omit<SubscriptionBacklog, 'oldestUnackedPublishTimeMs'>[];
   /** Publish time of the oldest unacknowledged entry of a subscription (undefined if none). */
   oldestUnackedPublishTime(subscription: string): Promise<number | undefined>;
-  /** Move subscriptions forward as the decision says. */
-  evict(steps: readonly EvictionStep[]): Promise<void>;
+  /** Move subscriptions forward as the decision (made as of `nowMs`) says. */
+  evict(steps: readonly EvictionStep[], nowMs: number): Promise<void>;
 }
 
 type Quotas = Partial<Record<BacklogQuotaType, BacklogQuota>>;
@@ -91,7 +91,7 @@ export class BacklogGuard {
     }));
     let backlogBytes = 0;
     for (const s of subscriptions) backlogBytes = Math.max(backlogBytes, s.backlogBytes);
-    this.apply(decideBacklogQuota(this.quotas, { backlogBytes, subscriptions }, nowMs), allowEviction);
+    this.apply(decideBacklogQuota(this.quotas, { backlogBytes, subscriptions }, nowMs), allowEviction, nowMs);
   }
 
   /** The periodic check: refresh the age figures, decide, and wait for any eviction. */
@@ -146,7 +146,7 @@ export class BacklogGuard {
     return brokerErrors.make(code, { topic: this.source.topic, quota: this.decision.exceeded.join(', ') });
   }
 
-  private apply(d: QuotaDecision, allowEviction: boolean): void {
+  private apply(d: QuotaDecision, allowEviction: boolean, nowMs = Date.now()): void {
     const before = this.decision.action;
     this.decision = d;
     if (before !== d.action) {
@@ -155,7 +155,7 @@ export class BacklogGuard {
         'backlog quota state changed',
       );
     }
-    if (allowEviction && d.evictions.length > 0 && !this.evicting) this.startEviction(d.evictions);
+    if (allowEviction && d.evictions.length > 0 && !this.evicting) this.startEviction(d.evictions, nowMs);
     if (producersAllowed(d) && this.held.length > 0) {
       // Release in arrival order: the continuations run before any later SEND is read.
       const held = this.held;
@@ -164,17 +164,17 @@ export class BacklogGuard {
     }
   }
 
-  private startEviction(steps: readonly EvictionStep[]): void {
+  private startEviction(steps: readonly EvictionStep[], nowMs: number): void {
     this.evictionsTotal++;
     this.evicting = this.source
-      .evict(steps)
+      .evict(steps, nowMs)
       .catch((err: unknown) =>
         this.source.log.warn({ err, topic: this.source.topic }, 'backlog eviction failed'),
       )
       .finally(() => {
         this.evicting = undefined;
         // Re-decide with the new figures, without chaining another eviction from here.
-        this.evaluate(Date.now(), false);
+        this.evaluate(nowMs, false);
       });
   }
 }

@@ -85,11 +85,11 @@ export function backlogSourceOf(topic: PersistentTopic): BacklogSource {
       });
       return entry ? factsOf(entry.data)?.publishTimeMs : undefined;
     },
-    evict: (steps) => evict(topic, steps),
+    evict: (steps, nowMs) => evict(topic, steps, nowMs),
   };
 }
 
-async function evict(topic: PersistentTopic, steps: readonly EvictionStep[]): Promise<void> {
+async function evict(topic: PersistentTopic, steps: readonly EvictionStep[], nowMs: number): Promise<void> {
   for (const step of steps) {
     const sub = topic.subscriptions.get(step.subscription);
     if (!sub) continue;
@@ -98,7 +98,7 @@ async function evict(topic: PersistentTopic, steps: readonly EvictionStep[]): Pr
       await sub.moveMarkDelete((c) => c.skipEntries(n));
     }
     if (step.expireOlderThanSeconds !== undefined) {
-      await expireOlderThan(sub, Date.now() - step.expireOlderThanSeconds * 1000);
+      await expireOlderThan(sub, nowMs - step.expireOlderThanSeconds * 1000);
     }
     topic.log.info({ topic: topic.name.full, ...step }, 'backlog quota eviction');
   }
