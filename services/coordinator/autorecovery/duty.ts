@@ -56,6 +56,7 @@ class AutorecoveryDuty implements LeaderDuty {
   #decommissioned = new Set<string>();
   #starting: Promise<void> | undefined;
   #lastError: string | undefined;
+  #renewing: Promise<void> | undefined;
 
   constructor(ctx: DutyContext, open: (ctx: DutyContext) => Promise<LedgerAccess>) {
     this.#ctx = ctx;
@@ -95,7 +96,7 @@ class AutorecoveryDuty implements LeaderDuty {
       }),
       fence: (id, password) => this.#access!.fence(id, password),
       availability: (now) => this.#auditor.availability(now),
-      session: () => this.#session,
+      session: () => this.#liveSession(),
       status: this.#status,
     });
     this.#replicator.start();
@@ -124,6 +125,26 @@ class AutorecoveryDuty implements LeaderDuty {
     this.#timer.unref();
     this.#tick();
     log.info('autorecovery running');
+  }
+
+  /** The duty's session for ledger locks; a lost one is replaced in the background. */
+  #liveSession(): Session | undefined {
+    if (this.#session?.alive) return this.#session;
+    if (this.#running && !this.#renewing) {
+      this.#renewing = this.#ctx.store
+        .createSession(this.#ctx.config.sessionTtlMs)
+        .then((s) => {
+          if (this.#running) this.#session = s;
+          else void s.close().catch(() => undefined);
+        })
+        .catch((err: unknown) =>
+          this.#ctx.log.warn({ err: (err as Error).message }, 'autorecovery session not renewed yet'),
+        )
+        .finally(() => {
+          this.#renewing = undefined;
+        });
+    }
+    return undefined;
   }
 
   #bookieState(): BookieState {

@@ -72,7 +72,13 @@ export class Replicator {
     for (const [ledgerId] of marked) {
       if (this.#running.size >= this.#d.config.rereplicationConcurrency) return;
       if (this.#running.has(ledgerId) || (this.#notBefore.get(ledgerId) ?? 0) > nowMs) continue;
-      const run = this.#runLedger(ledgerId).finally(() => this.#running.delete(ledgerId));
+      const run = this.#runLedger(ledgerId)
+        .catch((err: unknown) => {
+          // Taking the lock failed (store unreachable): try again later.
+          this.#notBefore.set(ledgerId, Date.now() + this.#d.config.rereplicationRetryDelayMs);
+          this.#d.log.warn({ ledgerId, err: (err as Error).message }, 'could not start re-replication');
+        })
+        .finally(() => this.#running.delete(ledgerId));
       this.#running.set(ledgerId, run);
     }
   }
