@@ -169,6 +169,9 @@ export class PersistentTopic extends TopicBase implements Topic {
     if (held) {
       await held;
       this.checkOpen();
+      // A producer that left while its send was held gets nothing stored (no receipt went out).
+      if (!this.isActiveProducer(p))
+        throw brokerErrors.make('PRODUCER_NOT_READY', { producerId: String(p.producerId) });
     }
     const dedup = this.dedup;
     if (dedup) {
