@@ -7,6 +7,9 @@
  * a loaded topic, and CONSUMER_STATS reporting the real backlog.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseTopicName } from '../../lib/policies/names.ts';
+import { createPartitionedTopic } from '../../lib/policies/partitioned.ts';
+import { updateTopicPolicies } from '../../lib/policies/topic-policies.ts';
 import { ServerError } from '../../lib/wire/protocol.ts';
 import { stopAll } from '../harness/index.ts';
 import { eventually } from './harness.ts';
@@ -190,6 +193,22 @@ describe('topics and producers', { concurrent: false }, () => {
       expect(r.error?.error).toBe(ServerError.ProducerBusy);
       return true;
     }, 'the fourth producer refused');
+    c.close();
+  });
+
+  it('a topic-level override on a partitioned topic reaches its loaded partitions', async () => {
+    await pc.namespace('topicpol');
+    const parent = 'persistent://public/topicpol/pt';
+    await createPartitionedTopic(pc.ps, parseTopicName(parent), 2);
+    const c = await WireClient.open(pc.broker.brokerServicePort);
+    const part = `${parent}-partition-1`;
+    expect((await c.createProducer(part, 1n)).type).toBe(T.PRODUCER_SUCCESS);
+    await updateTopicPolicies(pc.ps, parseTopicName(parent), (p) => {
+      p.max_producers_per_topic = 1;
+      p.message_ttl_in_seconds = 30;
+    });
+    await eventually(() => pc.topic(part).policies.messageTtlSeconds === 30, 'topic policy applied');
+    expect((await c.createProducer(part, 2n)).error?.error).toBe(ServerError.ProducerBusy);
     c.close();
   });
 
