@@ -235,6 +235,10 @@ export class BrokerServiceImpl implements BrokerService {
     return peeked(t, e.position, e.data);
   }
 
+  async checkBacklogQuotas(): Promise<void> {
+    await this.ctx.topics.checkPolicies('backlog-quota', Date.now());
+  }
+
   private async topic(topic: string): Promise<Topic> {
     return this.ctx.topics.getTopic(name(topic), { create: false });
   }

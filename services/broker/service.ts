@@ -158,4 +158,6 @@ export interface BrokerService {
   peekMessages(topic: string, subscription: string, count: number): Promise<PeekedMessage[]>;
   /** One stored message by id. */
   getMessageById(topic: string, ledgerId: number, entryId: number): Promise<PeekedMessage>;
+  /** Evaluate every loaded topic against its backlog quotas now (admin backlog-quota-check). */
+  checkBacklogQuotas(): Promise<void>;
 }

@@ -167,6 +167,7 @@ const HTTP: [string, string, unknown, readonly Role[]][] = [
     ['root', 'tadmin', 'producer', 'consumer'],
   ],
   ['PUT', '/admin/v2/persistent/acme/ns/t2/subscription/httpsub', undefined, ['root', 'tadmin', 'consumer']],
+  ['GET', '/admin/v2/brokers/backlog-quota-check', undefined, ['root']],
 ];
 
 describe('authorization on both protocols', { concurrent: false }, () => {
@@ -190,6 +191,10 @@ describe('authorization on both protocols', { concurrent: false }, () => {
         expect([401, 403], `${role} ${method} ${path}: ${r.text}`).not.toContain(r.status);
       else expect(r.status, `${role} must be refused ${method} ${path}`).toBe(403);
     }
+  });
+
+  it('a superuser forces the backlog quota check (204)', async () => {
+    expect((await call('GET', '/admin/v2/brokers/backlog-quota-check', undefined, 'root')).status).toBe(204);
   });
 
   it('without a token nothing connects', async () => {

@@ -64,6 +64,7 @@ export function topicOpsFromBroker(broker: BrokerService): TopicAdminOps {
     }
   };
   return {
+    checkBacklogQuotas: () => broker.checkBacklogQuotas(),
     listTopics: (ns, domain) => broker.listTopics(formatNamespace(ns), domain),
     topicExists: exists,
     createTopic: async (t) => {

@@ -71,6 +71,8 @@ export interface TopicAdminOps {
   unloadTopic(topic: TopicName): Promise<void>;
   /** Seal the topic; returns the last message id. */
   terminateTopic(topic: TopicName): Promise<MessageIdData>;
+  /** Evaluate the backlog quotas of this broker's topics now (GET /brokers/backlog-quota-check). */
+  checkBacklogQuotas?(): Promise<void>;
 }
 
 export type Ownership = { readonly local: true } | { readonly local: false; readonly httpUrl: string };

@@ -35,6 +35,14 @@ export function brokerRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return reply.type('text/plain').send('ok');
   });
 
+  // Pulsar's forced quota evaluation on this broker (the periodic check runs it too).
+  app.get('/brokers/backlog-quota-check', async (req, reply) => {
+    ctx.authz.checkSuperUser(roleOf(req), 'backlog quota check');
+    if (!ctx.topics?.checkBacklogQuotas) throw adminErrors.make('TOPIC_SERVICE_UNAVAILABLE');
+    await ctx.topics.checkBacklogQuotas();
+    return reply.code(204).send();
+  });
+
   app.get('/brokers/ready', async (_req, reply) => {
     const why = ctx.readiness?.();
     if (why !== undefined) throw adminErrors.make('NOT_READY', { why });
