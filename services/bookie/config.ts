@@ -192,7 +192,7 @@ export const bookieConfigSpec = {
   indexLogMaxBytes: {
     type: 'int',
     default: 32 * MiB,
-    min: 4 * KiB,
+    min: 1 * KiB,
     max: 4 * GiB,
     doc: 'the index change log is merged into a new index snapshot past this size',
   },

@@ -17,7 +17,7 @@ describe('bookie durability under maintenance (real processes)', () => {
     const dirs = bookieDirs();
     const extra = [
       ...NO_METADATA,
-      ...['--checkpoint-interval-ms', '50', '--index-log-max-bytes', String(4 * 1024)],
+      ...['--checkpoint-interval-ms', '50', '--index-log-max-bytes', '1024'],
       ...['--entry-log-max-bytes', String(256 * 1024), '--max-entry-bytes', String(64 * 1024)],
       ...['--gc-interval-ms', '100', '--gc-minor-interval-ms', '100', '--gc-minor-threshold', '0.6'],
     ];

@@ -28,6 +28,7 @@ async function openWriter(dir: string, firstFileId: number, recycled: string[] =
     maxBytes: 16 * 1024,
     maxWaitMs: 1,
     flushWhenIdle: true,
+    pooledSlabBytes: 4 * 1024 * 1024,
   });
 }
 

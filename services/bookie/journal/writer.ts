@@ -17,6 +17,7 @@ import { FRAME_HEADER_BYTES, sealFrame, sealSelfCheckedFrame } from './frame.ts'
 import { prepareJournalFile } from './files.ts';
 import { decideGroupCommit, type GroupCommitSettings } from './policy.ts';
 import { RecordType } from './records.ts';
+import { type Slab, SlabPool } from './slabs.ts';
 
 export interface JournalMark {
   readonly fileId: number;
@@ -33,6 +34,8 @@ export interface GroupStats {
 }
 
 export interface JournalWriterOptions extends GroupCommitSettings {
+  /** Free slabs kept for reuse, in bytes (about the write cache's size: it holds entry copies). */
+  readonly pooledSlabBytes: number;
   readonly dir: string;
   readonly fileBytes: number;
   /** The first file to write (a fresh id above every existing file). */
@@ -44,15 +47,10 @@ export interface JournalWriterOptions extends GroupCommitSettings {
   readonly onFatal?: (err: Error) => void;
 }
 
-/** A reusable buffer frames are copied into; back to the pool once no unwritten group uses it. */
-interface Slab {
-  readonly buf: Buffer;
-  /** Groups referencing it that are not written yet. */
-  users: number;
-}
-
 interface Region {
-  readonly slab: Slab;
+  /** Undefined for the END frame (its own small buffer). */
+  readonly slab: Slab | undefined;
+  readonly buf: Buffer;
   readonly start: number;
   end: number;
 }
@@ -71,15 +69,11 @@ interface Group {
 
 const END_FRAME_BYTES = FRAME_HEADER_BYTES;
 const MIN_SLAB_BYTES = 1024 * 1024;
-/** Slabs kept for reuse (a group in flight plus the next one rarely need more). */
-const MAX_POOLED_SLABS = 16;
 
 export class JournalWriter {
   readonly #o: JournalWriterOptions;
-  readonly #slabBytes: number;
-  #slab: Slab;
+  readonly slabs: SlabPool;
   #slabPos = 0;
-  readonly #pool: Slab[] = [];
   /** File id and offset the next appended frame goes to. */
   #targetId: number;
   #targetOffset = 0;
@@ -90,8 +84,6 @@ export class JournalWriter {
   #next: Promise<{ id: number; fh: FileHandle }> | undefined;
   #durable: JournalMark;
   #failed: Error | undefined;
-  /** Slabs allocated (not reused) so far; a steadily growing count means the pool is too small. */
-  slabsAllocated = 1;
   #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #closing = false;
@@ -100,8 +92,7 @@ export class JournalWriter {
 
   private constructor(o: JournalWriterOptions) {
     this.#o = o;
-    this.#slabBytes = Math.max(MIN_SLAB_BYTES, 2 * o.maxBytes);
-    this.#slab = { buf: Buffer.allocUnsafe(this.#slabBytes), users: 0 };
+    this.slabs = new SlabPool(Math.max(MIN_SLAB_BYTES, 2 * o.maxBytes), o.pooledSlabBytes);
     this.#targetId = o.firstFileId;
     this.#durable = { fileId: o.firstFileId, offset: 0 };
   }
@@ -127,18 +118,23 @@ export class JournalWriter {
     return this.#file?.id ?? this.#targetId;
   }
 
-  /** Copy an entry envelope into the journal (the caller keeps its own bytes for caching). */
-  appendEntry(body: Uint8Array): void {
+  /**
+   * Copy an entry envelope into the journal; returns the copy, held (for the write cache) until
+   * `slabs.release(copy)`.
+   */
+  appendEntry(body: Uint8Array): Buffer {
     const off = this.#reserve(body.byteLength);
-    const buf = this.#slab.buf;
-    buf.set(body, off + FRAME_HEADER_BYTES);
-    sealSelfCheckedFrame(buf, off, body.byteLength, this.#targetId, RecordType.ENTRY);
+    const slab = this.slabs.current;
+    slab.buf.set(body, off + FRAME_HEADER_BYTES);
+    sealSelfCheckedFrame(slab.buf, off, body.byteLength, this.#targetId, RecordType.ENTRY);
+    slab.holds++;
+    return slab.buf.subarray(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + body.byteLength);
   }
 
   /** Append a ledger-state record (master key, fence, delete). */
   appendControl(type: RecordType, payload: Uint8Array): void {
     const off = this.#reserve(payload.byteLength);
-    const buf = this.#slab.buf;
+    const buf = this.slabs.current.buf;
     buf.set(payload, off + FRAME_HEADER_BYTES);
     sealFrame(buf, off, payload.byteLength, this.#targetId, type);
   }
@@ -178,7 +174,7 @@ export class JournalWriter {
     this.#closed = true;
   }
 
-  /** Room for a frame in the current slab and group; returns its offset in `this.#slab.buf`. */
+  /** Room for a frame in the current slab and group; returns its offset in the current slab. */
   #reserve(payloadBytes: number): number {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw BookieErrors.make('BOOKIE_SHUTTING_DOWN');
@@ -188,15 +184,19 @@ export class JournalWriter {
     }
     if (this.#targetOffset + total + END_FRAME_BYTES > this.#o.fileBytes) this.#rotate();
     const g = this.#openGroup();
-    if (this.#slab.buf.length - this.#slabPos < total) this.#nextSlab(total);
+    if (this.slabs.current.buf.length - this.#slabPos < total) {
+      this.slabs.next(total);
+      this.#slabPos = 0;
+    }
+    const slab = this.slabs.current;
     const off = this.#slabPos;
     const last = g.regions.at(-1);
-    if (last && last.slab === this.#slab) {
+    if (last && last.slab === slab) {
       if (last.end !== off) assert(false, 'journal group regions must be contiguous', { end: last.end, off });
       last.end = off + total;
     } else {
-      this.#slab.users++;
-      g.regions.push({ slab: this.#slab, start: off, end: off + total });
+      slab.users++;
+      g.regions.push({ slab, buf: slab.buf, start: off, end: off + total });
     }
     this.#slabPos += total;
     this.#targetOffset += total;
@@ -204,21 +204,6 @@ export class JournalWriter {
     g.frames++;
     this.#schedule();
     return off;
-  }
-
-  #nextSlab(minBytes: number): void {
-    this.slabsAllocated += this.#pool.length === 0 || minBytes > this.#slabBytes ? 1 : 0;
-    const old = this.#slab;
-    const pooled = minBytes <= this.#slabBytes ? this.#pool.pop() : undefined;
-    this.#slab = pooled ?? { buf: Buffer.allocUnsafe(Math.max(this.#slabBytes, minBytes)), users: 0 };
-    this.#slabPos = 0;
-    this.#release(old);
-  }
-
-  /** Return a slab to the pool once nothing unwritten lives in it. */
-  #release(slab: Slab): void {
-    if (slab.users > 0 || slab === this.#slab) return;
-    if (slab.buf.length === this.#slabBytes && this.#pool.length < MAX_POOLED_SLABS) this.#pool.push(slab);
   }
 
   #openGroup(): Group {
@@ -242,7 +227,7 @@ export class JournalWriter {
     const g = this.#openGroup();
     const end = Buffer.allocUnsafe(END_FRAME_BYTES);
     sealFrame(end, 0, 0, this.#targetId, RecordType.END);
-    g.regions.push({ slab: { buf: end, users: 1 }, start: 0, end: END_FRAME_BYTES });
+    g.regions.push({ slab: undefined, buf: end, start: 0, end: END_FRAME_BYTES });
     g.bytes += END_FRAME_BYTES;
     g.rotateAfter = true;
     this.#sealed.push(g);
@@ -301,7 +286,7 @@ export class JournalWriter {
       open: file.id,
     });
     const t0 = performance.now();
-    const bufs = g.regions.map((r) => r.slab.buf.subarray(r.start, r.end));
+    const bufs = g.regions.map((r) => r.buf.subarray(r.start, r.end));
     await file.fh.writev(bufs, g.startOffset);
     const t1 = performance.now();
     await file.fh.datasync();
@@ -318,8 +303,9 @@ export class JournalWriter {
   #afterFlush(g: Group): void {
     this.#inFlight = undefined;
     for (const r of g.regions) {
+      if (!r.slab) continue;
       r.slab.users--;
-      this.#release(r.slab);
+      this.slabs.maybeFree(r.slab);
     }
     this.#durable = g.rotateAfter
       ? { fileId: g.fileId + 1, offset: 0 }

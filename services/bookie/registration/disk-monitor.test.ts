@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DiskMonitor, type DiskStats, nextReadOnly, statfsProbe } from './disk-monitor.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir } from '../../../test/harness/tmp.ts';
+import { DiskMonitor, type DiskStats, fileProbe, nextReadOnly, statfsProbe } from './disk-monitor.ts';
 
 describe('read-only by disk usage', () => {
   const t = { high: 0.95, low: 0.9 };
@@ -42,5 +45,19 @@ describe('read-only by disk usage', () => {
     expect(s.totalBytes).toBeGreaterThan(0);
     expect(s.usage).toBeGreaterThanOrEqual(0);
     expect(s.usage).toBeLessThanOrEqual(1);
+  });
+
+  it('reads the usage from a probe file and keeps the last valid value while it is rewritten', async () => {
+    const path = join(tempDir('probe-'), 'usage');
+    const probe = fileProbe(path, async () => ({ totalBytes: 10, freeBytes: 5, usage: 0.5 }));
+    expect((await probe()).usage).toBe(0.5); // no file yet: the real figure
+    await writeFile(path, '0.97');
+    expect(await probe()).toEqual({ totalBytes: 10, freeBytes: 5, usage: 0.97 });
+    await writeFile(path, '');
+    expect((await probe()).usage).toBe(0.97);
+    await writeFile(path, 'garbage');
+    expect((await probe()).usage).toBe(0.97);
+    await writeFile(path, '0.2');
+    expect((await probe()).usage).toBe(0.2);
   });
 });

@@ -32,14 +32,18 @@ export function statfsProbe(dirs: readonly string[]): DiskProbe {
   };
 }
 
-/** Real capacity figures, but the usage ratio read from a file (a number 0..1). */
+/**
+ * Real capacity figures, but the usage ratio read from a file (a number 0..1). While the file
+ * is missing or holds no valid number (e.g. being rewritten), the last valid reading stands.
+ */
 export function fileProbe(path: string, real: DiskProbe): DiskProbe {
+  let last: number | undefined;
   return async () => {
     const base = await real();
     const text = (await readFile(path, 'utf8').catch(() => '')).trim();
     const usage = Number(text);
-    if (text === '' || !Number.isFinite(usage) || usage < 0 || usage > 1) return base;
-    return { ...base, usage };
+    if (text !== '' && Number.isFinite(usage) && usage >= 0 && usage <= 1) last = usage;
+    return last === undefined ? base : { ...base, usage: last };
   };
 }
 

@@ -136,8 +136,7 @@ class AddStream {
             throw BookieErrors.make('BOOKIE_READ_ONLY', { usage: disk.last.usage.toFixed(3) });
           }
           storage.admitAdd(e.ledgerId, e.masterKey, e.recovery);
-          storage.appendEntry(e.body);
-          accepted.push({ i, ledgerId: e.ledgerId, entryId: e.entryId, copy: e.body });
+          accepted.push({ i, ledgerId: e.ledgerId, entryId: e.entryId, copy: storage.appendEntry(e.body) });
         } catch (err) {
           results[i] = { src, e, status: statusOf(err) };
         }

@@ -71,8 +71,9 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
       records.push({ type: IndexRecordType.SLOTS, payload: encodeSlotRun(run) });
     }
   }
-  // Reads now find these entries through the index: the flushed cache can go.
+  // Reads now find these entries through the index: the flushed cache (and its memory) can go.
   s.flushing = undefined;
+  for (const body of cache.bodies()) s.release(body);
   s.notifyRoom();
 
   await s.index.appendLog(records);

@@ -173,6 +173,7 @@ export class LedgerStorage {
       maxBytes: o.cfg.journalGroupMaxBytes,
       maxWaitMs: o.cfg.journalGroupWaitMs,
       flushWhenIdle: o.cfg.journalFlushWhenIdle,
+      pooledSlabBytes: o.cfg.writeCacheMaxBytes + 2 * o.cfg.journalGroupMaxBytes,
       onGroup: o.hooks.onJournalGroup,
       onFatal: (err) => o.hooks.onFatal(err),
     });
@@ -221,13 +222,11 @@ export class LedgerStorage {
     return rec;
   }
 
-  /**
-   * Copy an admitted entry into the journal. The caller keeps `body` (the bytes received, which
-   * the write cache holds from `applyAdd` on) and must not modify it.
-   */
-  appendEntry(body: Buffer): void {
-    this.journal.appendEntry(body);
-    this.pendingAddBytes += body.length;
+  /** Copy an admitted entry into the journal; pass the returned copy to `applyAdd` (or `abandonAdd`). */
+  appendEntry(body: Uint8Array): Buffer {
+    const copy = this.journal.appendEntry(body);
+    this.pendingAddBytes += copy.length;
+    return copy;
   }
 
   /** The entry is durable: make it readable. */
@@ -240,11 +239,18 @@ export class LedgerStorage {
   /** The entry will never be durable (journal failed). */
   abandonAdd(body: Buffer): void {
     this.pendingAddBytes -= body.length;
+    this.release(body);
   }
+
+  /** Cached entry memory is no longer needed (journal slabs are reused). */
+  readonly release = (body: Buffer): void => {
+    this.journal?.slabs.release(body);
+  };
 
   #put(ledgerId: number, entryId: number, body: Buffer): void {
     const rec = this.ledgers.get(ledgerId) ?? this.#create(ledgerId);
-    this.active.put(ledgerId, entryId, body);
+    const replaced = this.active.put(ledgerId, entryId, body);
+    if (replaced) this.release(replaced);
     if (rec.noteEntry(entryId, readSafeInt64BE(body, 16))) this.hooks.onLacAdvanced?.(rec);
   }
 
@@ -273,8 +279,8 @@ export class LedgerStorage {
   }
 
   #applyDelete(ledgerId: number): boolean {
-    this.active.deleteLedger(ledgerId);
-    this.flushing?.deleteLedger(ledgerId);
+    this.active.deleteLedger(ledgerId, this.release);
+    this.flushing?.deleteLedger(ledgerId, this.release);
     this.readCache.deleteLedger(ledgerId);
     this.pendingDeletes.push(ledgerId);
     const rec = this.ledgers.get(ledgerId);

@@ -42,7 +42,8 @@ export async function readEntry(s: LedgerStorage, ledgerId: number, entryId: num
   const fresh = s.active.get(ledgerId, id) ?? s.flushing?.get(ledgerId, id);
   if (fresh) {
     s.hooks.onReadSource?.('write-cache');
-    return { status: 'ok', rec, entryId: id, body: fresh };
+    // A copy: write-cache memory is reused once a checkpoint has written it out.
+    return { status: 'ok', rec, entryId: id, body: Buffer.from(fresh) };
   }
   const cached = s.readCache.get(ledgerId, id);
   if (cached) {
@@ -55,7 +56,7 @@ export async function readEntry(s: LedgerStorage, ledgerId: number, entryId: num
       // Checkpoints publish into the index before they drop the flushed cache, so an entry is
       // always in one of them; a newer add may have reached the active cache meanwhile.
       const late = s.active.get(ledgerId, id) ?? s.flushing?.get(ledgerId, id);
-      if (late) return { status: 'ok', rec, entryId: id, body: late };
+      if (late) return { status: 'ok', rec, entryId: id, body: Buffer.from(late) };
       return s.ledgers.get(ledgerId) === rec ? missingEntry(rec) : missingLedger(s);
     }
     s.hooks.onReadSource?.('entry-log');

@@ -61,9 +61,7 @@ function body(ledgerId: number, entryId: number, bytes = 200): Buffer {
 function add(s: LedgerStorage, ledgerId: number, entryIds: number[], bytes = 200): Promise<void> {
   const copies = entryIds.map((e) => {
     s.admitAdd(ledgerId, KEY, false);
-    const copy = body(ledgerId, e, bytes);
-    s.appendEntry(copy);
-    return { e, copy };
+    return { e, copy: s.appendEntry(body(ledgerId, e, bytes)) };
   });
   return new Promise((resolve, reject) =>
     s.journal.commit((err) => {

@@ -9,7 +9,8 @@ export class WriteCache {
   bytes = 0;
   entries = 0;
 
-  put(ledgerId: number, entryId: number, body: Buffer): void {
+  /** Returns the body it replaced, if any (the caller releases its memory). */
+  put(ledgerId: number, entryId: number, body: Buffer): Buffer | undefined {
     let m = this.#ledgers.get(ledgerId);
     if (!m) {
       m = new Map();
@@ -20,6 +21,7 @@ export class WriteCache {
     else this.entries++;
     m.set(entryId, body);
     this.bytes += body.length;
+    return prev;
   }
 
   get(ledgerId: number, entryId: number): Buffer | undefined {
@@ -35,12 +37,21 @@ export class WriteCache {
     return this.#ledgers.get(ledgerId)?.keys();
   }
 
-  deleteLedger(ledgerId: number): void {
+  /** Drop a ledger's entries; `release` gets each body. */
+  deleteLedger(ledgerId: number, release: (body: Buffer) => void): void {
     const m = this.#ledgers.get(ledgerId);
     if (!m) return;
-    for (const b of m.values()) this.bytes -= b.length;
+    for (const b of m.values()) {
+      this.bytes -= b.length;
+      release(b);
+    }
     this.entries -= m.size;
     this.#ledgers.delete(ledgerId);
+  }
+
+  /** Every body held (to release them once written elsewhere). */
+  *bodies(): Generator<Buffer> {
+    for (const m of this.#ledgers.values()) yield* m.values();
   }
 
   /** Ledgers ascending, each with its entries ascending (the flush order). */
