@@ -7,7 +7,7 @@
  * send time, so client stalls count). Prints its figures; asserts nothing.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,8 @@ interface BookieProc {
   httpPort: number;
   /** CPU seconds (user + system) the bookie process used so far. */
   cpuSeconds: () => Promise<number>;
+  /** Peak resident memory of the bookie process (MiB). */
+  peakRssMiB: () => Promise<number>;
   stop: () => Promise<void>;
 }
 
@@ -82,7 +84,9 @@ async function startBookie(): Promise<BookieProc> {
   );
   const [address, httpPort] = await new Promise<[string, number]>((resolve, reject) => {
     let buf = '';
+    const tee = arg('bookie-stdout', '');
     child.stdout!.on('data', (d: Buffer) => {
+      if (tee) appendFileSync(tee, d);
       buf += d.toString();
       const m = /"grpcPort":(\d+),"httpPort":(\d+)/.exec(buf);
       if (m) resolve([`127.0.0.1:${m[1]}`, Number(m[2])]);
@@ -93,6 +97,10 @@ async function startBookie(): Promise<BookieProc> {
   return {
     address,
     httpPort,
+    peakRssMiB: async () => {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    },
     cpuSeconds: async () => {
       const f = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
       return (Number(f[11]) + Number(f[12])) / 100;
@@ -265,6 +273,7 @@ async function main() {
     rows.push(row);
   }
   if (args.includes('--metrics')) console.log(await journalFigures(bookie.httpPort));
+  console.log(`bookie peak RSS ${(await bookie.peakRssMiB()).toFixed(0)} MiB`);
   console.log(
     `\nload at the end ${loadavg()
       .map((l) => l.toFixed(2))
