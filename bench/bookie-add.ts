@@ -7,6 +7,7 @@
  * send time, so client stalls count). Prints its figures; asserts nothing.
  */
 import { spawn } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -14,6 +15,9 @@ import { join } from 'node:path';
 import { type BatchEntry, BenchAddClient } from './lib/add-client.ts';
 import { measureDisk } from './lib/disk.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+
+// The client allocates a buffer per message too: same GC setting as the bookie (see its main.ts).
+setFlagsFromString('--external-memory-accounted-in-global-limit');
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
