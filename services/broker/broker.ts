@@ -12,8 +12,15 @@ import type { MetadataStore } from '../../lib/metadata/store.ts';
 import { createMetrics, type Metrics } from '../../lib/metrics/index.ts';
 import { type BrokerConfig, brokerIdOf } from './config.ts';
 import type { ManagedLedgerFactory } from './managed-ledger/api.ts';
+import { brokerErrors } from './errors.ts';
 import { createBrokerMetrics } from './metrics.ts';
-import type { BrokerLoad, OwnershipFactory, TopicOwnership } from './ownership.ts';
+import {
+  type BrokerLoad,
+  joiningOwnership,
+  type OwnershipFactory,
+  type TopicLoad,
+  type TopicOwnership,
+} from './ownership.ts';
 import { ConfigPolicies, type PolicyProvider } from './policies.ts';
 import type { Authenticator, BrokerAuthorizer, BrokerContext } from './protocol/context.ts';
 import { startProtocolServer } from './protocol/server.ts';
@@ -105,6 +112,15 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     generateProducerName: () => `${namePrefix}-${producerCounter++}`,
     generateConsumerName: () => randomBytes(5).toString('hex'),
   };
+  // Until this broker has joined the cluster it serves nothing (clients look up again).
+  let joining = deps.ownership !== undefined;
+  if (joining) {
+    const placeholder = joiningOwnership(() =>
+      brokerErrors.make('SERVICE_NOT_READY', { state: 'joining the cluster' }),
+    );
+    ctx.ownership = placeholder;
+    topics.setOwnership(placeholder);
+  }
   const protocol = await startProtocolServer(ctx, config.bindAddress, config.brokerServicePort);
   ctx.brokerServiceUrl = `pulsar://${config.advertisedAddress}:${protocol.port}`;
   const startedAtMs = Date.now();
@@ -118,7 +134,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     webServiceUrl: ctx.webServiceUrl,
     startedAtMs,
   }));
-  const ready = () => (closing ? 'shutting down' : undefined);
+  const ready = () => (closing ? 'shutting down' : joining ? 'joining the cluster' : undefined);
   let http: HttpServerHandle;
   try {
     http = deps.httpServer
@@ -151,6 +167,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
         serviceUrl: ctx.brokerServiceUrl,
         httpUrl: ctx.webServiceUrl,
         load: () => loadOf(topics, protocol.connectionCount()),
+        topicLoads: () => topicLoadsOf(topics),
       });
     } catch (err) {
       await protocol.close();
@@ -161,6 +178,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     ownership.onBundleUnload((bundle) => topics.unloadWhere((t) => bundle.contains(t)));
     ctx.ownership = ownership;
     topics.setOwnership(ownership);
+    joining = false;
   }
   log.info(
     {
@@ -199,6 +217,10 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       await http.close();
     },
   };
+}
+
+function topicLoadsOf(topics: TopicRegistry): TopicLoad[] {
+  return topics.loadedTopics().map((t) => ({ topic: t.name.full, ...t.counters() }));
 }
 
 /** Totals for the load report (rates over the topics' last stats window). */

@@ -6,10 +6,9 @@
  */
 import { AuthenticationService, AuthorizationService } from '../../lib/auth/index.ts';
 import { authConfigSpec, type AuthConfig } from '../../lib/auth/config.ts';
-import { type ClusterConfig, clusterConfigSpec } from '../../lib/cluster/config.ts';
-import { OwnershipService } from '../../lib/cluster/ownership-service.ts';
-import { createLogger, type Logger } from '../../lib/log/index.ts';
+import { createLogger } from '../../lib/log/index.ts';
 import { openMetadataStore } from '../../lib/metadata/index.ts';
+import { createMetrics } from '../../lib/metrics/index.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
 import { PolicyStoreProvider } from '../../lib/policies/broker-provider.ts';
 import { type PolicyDefaults, policyDefaultsSpec } from '../../lib/policies/defaults.ts';
@@ -17,45 +16,21 @@ import { PolicyStore } from '../../lib/policies/store.ts';
 import { adminHttpServer } from './admin/http-server.ts';
 import { type BrokerDeps, startBroker } from './broker.ts';
 import { type BrokerConfig, loadBrokerConfig } from './config.ts';
-import type { OwnershipFactory } from './ownership.ts';
+import { clusterWiring } from './cluster-wiring.ts';
 import { openStorage } from './storage.ts';
 
 function pick<T>(config: BrokerConfig, spec: Record<string, unknown>): T {
   return Object.fromEntries(Object.keys(spec).map((k) => [k, (config as Record<string, unknown>)[k]])) as T;
 }
 
-function ownershipFactory(
-  config: BrokerConfig,
-  store: MetadataStore,
-  log: Logger,
-  policies: PolicyStoreProvider,
-): OwnershipFactory {
-  return async (args) => {
-    const ownership = await OwnershipService.start({
-      store,
-      cluster: config.clusterName,
-      brokerId: args.brokerId,
-      addresses: { serviceUrl: args.serviceUrl, httpUrl: args.httpUrl },
-      config: pick<ClusterConfig>(config, clusterConfigSpec),
-      log,
-      loadSource: () => ({ ...args.load(), bundles: [] }),
-      namespaceExists: (tenant, namespace) => policies.namespaceExists(tenant, namespace),
-    });
-    return {
-      lookupTopic: (topic, opts) => ownership.lookupTopic(topic, opts),
-      checkOwnership: (topic) => ownership.checkOwnership(topic),
-      onBundleUnload: (handler) => ownership.onBundleUnload(handler),
-      close: () => ownership.close(),
-    };
-  };
-}
-
 async function main(): Promise<void> {
   const config = loadBrokerConfig({ argv: process.argv.slice(2), env: process.env });
-  const log = createLogger({ service: 'broker', node: config.brokerId || `broker-${process.pid}` });
+  const node = config.brokerId || `broker-${process.pid}`;
+  const log = createLogger({ service: 'broker', node });
+  const metrics = createMetrics('broker', node);
   let store: MetadataStore | undefined;
   let policyStore: PolicyStore | undefined;
-  const deps: { -readonly [K in keyof BrokerDeps]: BrokerDeps[K] } = { logger: log };
+  const deps: { -readonly [K in keyof BrokerDeps]: BrokerDeps[K] } = { logger: log, metrics };
   const closers: (() => Promise<void>)[] = [];
   if (config.metadataUrl !== '') {
     store = await openMetadataStore(config.metadataUrl, { logger: log });
@@ -74,10 +49,15 @@ async function main(): Promise<void> {
     const policies = new PolicyStoreProvider(ps);
     deps.policies = policies;
     const authz = new AuthorizationService(auth, policyStore);
-    deps.httpServer = adminHttpServer({ policies: policyStore, authn, authz });
+    // With cluster ownership the admin API's bundles, lookups, 307s and broker lists come from
+    // lib/cluster; without it this broker serves every topic alone (the admin API's local hooks).
+    const cluster = config.clusterOwnership
+      ? clusterWiring({ config, store, policyStore: ps, log, metrics })
+      : undefined;
+    deps.httpServer = adminHttpServer({ policies: policyStore, authn, authz, ...cluster?.admin });
     if (auth.authenticationEnabled) deps.authenticator = authn.roleAuthenticator();
     if (authz.enabled) deps.authorizer = authz.brokerAuthorizer();
-    if (config.clusterOwnership) deps.ownership = ownershipFactory(config, store, log, policies);
+    if (cluster) deps.ownership = cluster.ownership;
     const storage = await openStorage(config, store, log);
     deps.managedLedgers = storage.managedLedgers;
     closers.unshift(() => storage.close());

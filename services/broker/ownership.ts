@@ -38,12 +38,41 @@ export interface BrokerLoad {
   readonly bytesOutPerSec: number;
 }
 
+/** One loaded topic's traffic, for the per-bundle part of the load report. */
+export interface TopicLoad {
+  /** Full name: persistent://tenant/ns/local */
+  readonly topic: string;
+  readonly producers: number;
+  readonly consumers: number;
+  readonly msgRateIn: number;
+  readonly msgRateOut: number;
+  readonly bytesInPerSec: number;
+  readonly bytesOutPerSec: number;
+}
+
 export interface OwnershipStartArgs {
   readonly brokerId: string;
   readonly serviceUrl: string;
   readonly httpUrl: string;
   readonly load: () => BrokerLoad;
+  /** Every loaded topic with its traffic (grouped by bundle for the load report). */
+  readonly topicLoads: () => readonly TopicLoad[];
 }
 
 /** Started by startBroker once its ports are bound (the addresses are known). */
 export type OwnershipFactory = (args: OwnershipStartArgs) => Promise<TopicOwnership>;
+
+/**
+ * What a broker that will join a cluster serves while the ownership service starts (its ports
+ * are bound first, because the registration names them): nothing. LOOKUP and topic loads answer
+ * ServiceNotReady, so a client that reaches it early looks up again instead of being served by
+ * a broker that owns nothing yet.
+ */
+export function joiningOwnership(notReady: () => Error): TopicOwnership {
+  return {
+    lookupTopic: () => Promise.reject(notReady()),
+    checkOwnership: () => Promise.reject(notReady()),
+    onBundleUnload: () => () => undefined,
+    close: () => Promise.resolve(),
+  };
+}

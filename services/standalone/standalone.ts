@@ -22,6 +22,7 @@ import { type BookieHandle, startBookie } from '../bookie/bookie.ts';
 import { loadBookieConfig } from '../bookie/config.ts';
 import { adminHttpServer } from '../broker/admin/http-server.ts';
 import { type Broker, startBroker } from '../broker/broker.ts';
+import { clusterWiring } from '../broker/cluster-wiring.ts';
 import { type BrokerConfig, loadBrokerConfig } from '../broker/config.ts';
 import { openStorage, type Storage } from '../broker/storage.ts';
 import { coordinatorConfigSpec } from '../coordinator/config.ts';
@@ -100,7 +101,6 @@ export async function startStandalone(
       env: {},
       overrides: {
         clusterName: cfg.clusterName,
-        brokerId: 'standalone',
         bindAddress: cfg.bindAddress,
         advertisedAddress: cfg.advertisedAddress,
         brokerServicePort: cfg.brokerServicePort,
@@ -161,18 +161,23 @@ export async function startStandalone(
       closers.set('storage', () => storage.close());
       const auth = pick<AuthConfig>(brokerConfig, authConfigSpec);
       const authn = new AuthenticationService(auth);
+      const authz = new AuthorizationService(auth, policyStore);
+      const metrics = createMetrics('broker', 'standalone');
+      // The same cluster wiring as a broker process: the in-process coordinator assigns bundles,
+      // the broker claims them, and the admin API reads bundles and owners from lib/cluster.
+      const cluster = brokerConfig.clusterOwnership
+        ? clusterWiring({ config: brokerConfig, store, policyStore, log: brokerLog, metrics })
+        : undefined;
       const started = await startBroker(brokerConfig, {
         logger: brokerLog,
-        metrics: createMetrics('broker', 'standalone'),
+        metrics,
         metadataStore: store,
         managedLedgers: storage.managedLedgers,
         policies: new PolicyStoreProvider(policyStore),
         authenticator: auth.authenticationEnabled ? authn.roleAuthenticator() : undefined,
-        httpServer: adminHttpServer({
-          policies: policyStore,
-          authn,
-          authz: new AuthorizationService(auth, policyStore),
-        }),
+        authorizer: authz.enabled ? authz.brokerAuthorizer() : undefined,
+        ownership: cluster?.ownership,
+        httpServer: adminHttpServer({ policies: policyStore, authn, authz, ...cluster?.admin }),
       });
       closers.set('broker', () => started.close());
       mark('broker');

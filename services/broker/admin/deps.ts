@@ -95,7 +95,8 @@ export interface OwnershipHook {
 export interface BundleHook {
   /** Current bundles of a namespace (after splits). */
   bundles(ns: NamespaceName): Promise<BundlesData>;
-  unloadBundle(ns: NamespaceName, bundle: string): Promise<void>;
+  /** Unload (cluster: release to `destinationBroker` when given, else to the least loaded). */
+  unloadBundle(ns: NamespaceName, bundle: string, destinationBroker?: string): Promise<void>;
   /** Split; returns the new bundles. `unload` also unloads the children. */
   splitBundle(ns: NamespaceName, bundle: string, req: SplitRequest, unload: boolean): Promise<BundlesData>;
   /** Called after a namespace is created with these bundles (cluster: store boundaries). */

@@ -136,8 +136,15 @@ export class TopicRegistry {
     );
   }
 
-  /** Unload every loaded topic whose name matches (a released bundle). */
+  /**
+   * Unload every topic whose name matches (a released bundle), including those still loading:
+   * a load that passed its ownership check just before the bundle began releasing would
+   * otherwise finish after this and serve a topic the broker no longer owns. Loads that start
+   * later fail their ownership check.
+   */
   async unloadWhere(match: (full: string) => boolean): Promise<void> {
+    const loading = [...this.loading].filter(([name]) => match(name)).map(([, p]) => p);
+    await Promise.allSettled(loading);
     const names = [...this.loaded.keys()].filter(match);
     await Promise.allSettled(names.map((n) => this.unload(n)));
   }

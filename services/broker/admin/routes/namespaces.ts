@@ -141,7 +141,12 @@ export function namespaceRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.put('/namespaces/:tenant/:namespace/:bundle/unload', async (req, reply) => {
     const ns = nsParam(req);
     await ctx.authz.checkTenantAdmin(roleOf(req), ns.tenant, 'unload bundle');
-    await ctx.bundles.unloadBundle(ns, params(req).bundle);
+    const destination = query(req).destinationBroker;
+    await ctx.bundles.unloadBundle(
+      ns,
+      params(req).bundle,
+      typeof destination === 'string' && destination !== '' ? destination : undefined,
+    );
     await noContent(reply);
   });
 
