@@ -2,11 +2,13 @@
  * Hand-written protocol cases on the simulated cluster (virtual time, so "within X ms" below is
  * exact and deterministic, not a wall-clock assertion): ensemble changes on a read-only bookie,
  * their bound, NOT_ENOUGH_BOOKIES, backpressure, speculative reads, racing recoverers, a writer
- * that finds IN_RECOVERY, add timeouts, long polls.
+ * that finds IN_RECOVERY, a writer whose ensemble change races autorecovery of an older fragment,
+ * add timeouts, long polls.
  */
 import { describe, expect, it } from 'vitest';
 import type { LedgerWriter } from '../../lib/ledger/driver/writer.ts';
 import { errorCode } from '../../lib/ledger/errors.ts';
+import { copyFragment } from '../../lib/ledger/fragment-replicator.ts';
 import { PASSWORD, payload, Script } from './sim/scripted.ts';
 
 const Q322 = { ensembleSize: 3, writeQuorum: 2, ackQuorum: 2, password: PASSWORD };
@@ -155,6 +157,65 @@ describe('ledger protocol scenarios (simulated)', () => {
     expect(s.history.confirmed.length).toBeGreaterThanOrEqual(5);
     expect(s.history.appendFailures.length).toBeGreaterThan(0);
     expect(new Set(s.history.appendFailures.map((f) => f.code))).toEqual(new Set(['LEDGER_FENCED']));
+    expect((await s.verify(ledgerId)).violations).toEqual([]);
+  });
+
+  it('a writer whose ensemble-change CAS loses to autorecovery of an older fragment re-applies its change', async () => {
+    const s = new Script({ seed: 19, bookies: 6 });
+    const w = s.client('w');
+    const auditor = s.client('autorecovery');
+    let ledgerId = -1;
+    let target = '';
+    let lostInLast = '';
+    let writer!: LedgerWriter;
+    await s.run(async () => {
+      writer = await w.client.createLedger(Q322);
+      ledgerId = writer.id;
+      await appendRange(s, writer, 0, 10);
+      const lost = s.meta(ledgerId).segments[0].bookieIds[0];
+      s.cluster.crashBookie(lost);
+      await appendRange(s, writer, 10, 20);
+      const [first, second] = s.meta(ledgerId).segments;
+      expect(s.meta(ledgerId).segments).toHaveLength(2);
+      // Autorecovery copies the sealed first fragment's lost replica and CASes the metadata:
+      // the writer's cached version is now stale, its ledger still open.
+      target = [...s.cluster.bookies.keys()].find(
+        (b) => b !== lost && !first.bookieIds.includes(b) && !second.bookieIds.includes(b),
+      )!;
+      const read = (await auditor.client.context.store.read(ledgerId))!;
+      await copyFragment(
+        auditor.transport,
+        {
+          ledgerId,
+          masterKey: read.meta.password,
+          quorum: read.meta,
+          ensemble: first.bookieIds,
+          firstEntryId: first.firstEntryId,
+          lastEntryId: second.firstEntryId - 1,
+          replaceIndex: 0,
+          target,
+          unavailable: new Set([lost]),
+        },
+        { batchEntries: 100, batchBytes: 1 << 20, requestTimeoutMs: 1000 },
+      );
+      const repaired = read.meta.segments.map((seg, i) =>
+        i === 0 ? { ...seg, bookieIds: [target, ...seg.bookieIds.slice(1)] } : seg,
+      );
+      await auditor.client.context.store.write({ ...read.meta, segments: repaired }, read.version);
+      // Now a bookie of the open fragment fails: the writer's CAS meets BAD_VERSION.
+      lostInLast = second.bookieIds.find((b) => b !== target)!;
+      s.cluster.crashBookie(lostInLast);
+      await appendRange(s, writer, 20, 40);
+      await writer.close();
+    });
+    expect(s.history.confirmed).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(s.history.appendFailures).toEqual([]);
+    const segs = s.meta(ledgerId).segments;
+    expect(segs).toHaveLength(3);
+    expect(segs[0].bookieIds[0]).toBe(target); // autorecovery's repair kept
+    expect(segs[2].bookieIds).not.toContain(lostInLast); // the writer's change re-applied on top
+    expect(s.meta(ledgerId).state).toBe('closed');
+    expect(writer.ensembleChanges).toBe(2);
     expect((await s.verify(ledgerId)).violations).toEqual([]);
   });
 
