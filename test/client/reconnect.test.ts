@@ -5,9 +5,10 @@
  * resends (same sequence ids) must not store anything twice.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { MessageId, type PulsarClient } from '../../lib/client/index.ts';
+import type { PulsarClient } from '../../lib/client/index.ts';
 import { freePorts, tempDir } from '../harness/index.ts';
-import { eventually, sleep, startTestStandalone, type TestCluster, uniqueTopic } from './helpers.ts';
+import { startTopicTraffic } from '../harness/topic-traffic.ts';
+import { eventually, startTestStandalone, type TestCluster, uniqueTopic } from './helpers.ts';
 
 const clients: PulsarClient[] = [];
 let tc: TestCluster | undefined;
@@ -32,69 +33,29 @@ describe('reconnect across a broker restart', { concurrent: false }, () => {
     });
     clients.push(client);
     const topic = uniqueTopic('restart');
-    const consumer = await client.subscribe({
-      topic,
-      subscription: 's',
+    const traffic = await startTopicTraffic(client, topic, {
       subscriptionType: 'Shared',
-      ackGroupTimeMs: 10,
-    });
-    // Never acknowledged: keeps every stored entry (no retention), so the reader sees them all.
-    const audit = await client.subscribe({ topic, subscription: 'audit', receiverQueueSize: 1 });
-    const producer = await client.createProducer({
-      topic,
       producerName: 'restarting',
       batchingMaxPublishDelayMs: 5,
+      pauseEvery: 20,
     });
 
-    const acked = new Set<string>();
-    const failed: string[] = [];
-    const received = new Set<string>();
-    let receiving = true;
-    const receiveLoop = (async () => {
-      while (receiving) {
-        try {
-          const m = await consumer.receive(200);
-          received.add(m.text());
-          consumer.ack(m);
-        } catch {
-          // timeouts while the broker is down
-        }
-      }
-    })();
-    let n = 0;
-    const sendSome = async (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const payload = `m${n++}`;
-        producer.sendAsync({ payload }, (err) => (err ? failed.push(payload) : acked.add(payload)));
-        if (i % 20 === 0) await sleep(5);
-      }
-    };
-
-    await sendSome(200);
-    await eventually(() => acked.size >= 100, 'first receipts');
+    await traffic.send(200);
+    await eventually(() => traffic.acked.size >= 100, 'first receipts');
     await tc.standalone.close();
-    await sendSome(100); // queued while the broker is down
+    await traffic.send(100); // queued while the broker is down
     tc = await startTestStandalone(settings, dataDir, { broker, web });
-    await sendSome(100);
-    await producer.flush();
-    expect(failed).toEqual([]);
-    expect(acked.size).toBe(400);
-    await eventually(
-      () => [...acked].every((p) => received.has(p)),
-      'every acknowledged message received',
-      60_000,
-    );
-    receiving = false;
-    await receiveLoop;
+    await traffic.send(100);
+    await traffic.producer.flush();
+    expect(traffic.failed).toEqual([]);
+    expect(traffic.acked.size).toBe(400);
+    await eventually(traffic.allAckedReceived, 'every acknowledged message received', 60_000);
+    await traffic.stopReceiving();
 
-    const reader = await client.createReader({ topic, startMessageId: MessageId.earliest });
     const stored = new Map<string, number>();
-    while (await reader.hasMessageAvailable()) {
-      const t = (await reader.readNext(10_000)).text();
-      stored.set(t, (stored.get(t) ?? 0) + 1);
-    }
+    for (const t of await traffic.readStored()) stored.set(t, (stored.get(t) ?? 0) + 1);
     expect(stored.size).toBe(400);
     expect([...stored.values()].every((count) => count === 1)).toBe(true);
-    await audit.close();
+    await traffic.closeAudit();
   });
 });

@@ -7,7 +7,7 @@
  * ownership with no failed send and no lost message, in order.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MessageId, PulsarClient } from '../../lib/client/index.ts';
+import type { PulsarClient } from '../../lib/client/index.ts';
 import { topicHash } from '../../lib/cluster/bundle-range.ts';
 import { OwnershipStore } from '../../lib/cluster/ownership-store.ts';
 import {
@@ -17,7 +17,8 @@ import {
   startStorageCluster,
 } from '../broker/cluster.ts';
 import { stopAll } from '../harness/index.ts';
-import { waitFor } from './helpers.ts';
+import { startTopicTraffic } from '../harness/topic-traffic.ts';
+import { brokersClient, waitFor } from './helpers.ts';
 import { startCoordinatorProc } from './procs.ts';
 
 const endpoint = inject('etcdEndpoint');
@@ -166,12 +167,7 @@ describe('admin API on clustered brokers', { concurrent: false }, () => {
 
   it('admin split from a non-owner cuts the bundle in two; the owner keeps serving the topic', async () => {
     const topic = 'persistent://public/default/split-me';
-    client ??= new PulsarClient({
-      serviceUrl: `pulsar://${brokers.map((b) => `127.0.0.1:${b.port}`).join(',')}`,
-      initialBackoffMs: 50,
-      maxBackoffMs: 500,
-      operationTimeoutMs: 30_000,
-    });
+    client ??= brokersClient(brokers);
     const producer = await client.createProducer({ topic });
     await producer.send({ payload: 'before' });
     const owner = await ownerOf(topic);
@@ -203,46 +199,18 @@ describe('admin API on clustered brokers', { concurrent: false }, () => {
 
   it('admin unload from a third broker moves a busy topic to the chosen broker with no loss', async () => {
     const topic = `persistent://public/default/unload-${Date.now()}`;
-    const consumer = await client!.subscribe({
-      topic,
-      subscription: 'sub',
+    const traffic = await startTopicTraffic(client!, topic, {
       subscriptionType: 'Failover',
-      ackGroupTimeMs: 10,
+      batchingMaxPublishDelayMs: 2,
+      pauseEvery: 10,
     });
-    const audit = await client!.subscribe({ topic, subscription: 'audit', receiverQueueSize: 1 });
-    const producer = await client!.createProducer({ topic, batchingMaxPublishDelayMs: 2 });
-    const acked = new Set<string>();
-    const failed: string[] = [];
-    const seen = new Set<string>();
-    let receiving = true;
-    const receiveLoop = (async () => {
-      while (receiving) {
-        try {
-          const m = await consumer.receive(200);
-          seen.add(m.text());
-          consumer.ack(m);
-        } catch {
-          // receive timeouts while the topic moves
-        }
-      }
-    })();
-    let n = 0;
-    const sendSome = async (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const payload = `m${n++}`;
-        producer.sendAsync({ payload }, (err) =>
-          err ? failed.push(`${payload}: ${err.message}`) : acked.add(payload),
-        );
-        if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
-      }
-    };
-    await sendSome(150);
-    await waitFor('first receipts', () => acked.size >= 50);
+    await traffic.send(150);
+    await waitFor('first receipts', () => traffic.acked.size >= 50);
     const owner = await ownerOf(topic);
     const [destination, third] = brokers.filter((b) => b !== owner);
     const bundles = await ok(third, 'GET', '/admin/v2/namespaces/public/default/bundles');
     const bundle = bundleOf(topic, bundles.boundaries);
-    const unloading = sendSome(150);
+    const unloading = traffic.send(150);
     const res = await http(
       third,
       'PUT',
@@ -254,21 +222,17 @@ describe('admin API on clustered brokers', { concurrent: false }, () => {
       'the destination serves the topic',
       async () => (await ownerOf(topic, third)) === destination,
     );
-    await sendSome(100);
-    await producer.flush();
-    expect(failed).toEqual([]);
-    expect(acked.size).toBe(400);
-    await waitFor('every acknowledged message received', () => [...acked].every((p) => seen.has(p)), 40_000);
-    receiving = false;
-    await receiveLoop;
-    const reader = await client!.createReader({ topic, startMessageId: MessageId.earliest });
-    const stored: string[] = [];
-    while (await reader.hasMessageAvailable()) stored.push((await reader.readNext(10_000)).text());
+    await traffic.send(100);
+    await traffic.producer.flush();
+    expect(traffic.failed).toEqual([]);
+    expect(traffic.acked.size).toBe(400);
+    await waitFor('every acknowledged message received', traffic.allAckedReceived, 40_000);
+    await traffic.stopReceiving();
+    const stored = await traffic.readStored();
     // Without deduplication a producer resends what it had in flight when the owner closed it, as
     // with Pulsar (at-least-once): a few entries may be stored twice, none lost, first copies in order.
     expect([...new Set(stored)]).toEqual(Array.from({ length: 400 }, (_, i) => `m${i}`));
-    await reader.close();
-    await audit.close();
-    await producer.close();
+    await traffic.closeAudit();
+    await traffic.producer.close();
   });
 });

@@ -6,11 +6,8 @@
  * received, the topic stores each message exactly once and in order, and no send fails.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { MessageId, PulsarClient } from '../../lib/client/index.ts';
-import { findRange, topicHash } from '../../lib/cluster/bundle-range.ts';
-import { OwnershipStore } from '../../lib/cluster/ownership-store.ts';
-import { ClusterView } from '../../lib/cluster/view.ts';
-import { silentLogger } from '../../lib/log/index.ts';
+import type { PulsarClient } from '../../lib/client/index.ts';
+import type { ClusterView } from '../../lib/cluster/view.ts';
 import {
   type BrokerProcess,
   type StorageCluster,
@@ -18,7 +15,8 @@ import {
   startStorageCluster,
 } from '../broker/cluster.ts';
 import { stopAll } from '../harness/index.ts';
-import { waitFor } from './helpers.ts';
+import { startTopicTraffic } from '../harness/topic-traffic.ts';
+import { brokersClient, defaultNamespaceBundle, startClusterView, waitFor } from './helpers.ts';
 import { startCoordinatorProc } from './procs.ts';
 
 const endpoint = inject('etcdEndpoint');
@@ -44,97 +42,40 @@ describe('broker failover', { concurrent: false }, () => {
     ]);
     await startCoordinatorProc(endpoint, prefix, sc.rc.cluster, 'fo-coord');
     const brokers: BrokerProcess[] = [b1, b2];
-    client = new PulsarClient({
-      serviceUrl: `pulsar://127.0.0.1:${b1.port},127.0.0.1:${b2.port}`,
-      initialBackoffMs: 50,
-      maxBackoffMs: 500,
-      operationTimeoutMs: 30_000,
-    });
+    client = brokersClient(brokers);
     const topic = `persistent://public/default/failover-${Date.now()}`;
-    const consumer = await client.subscribe({
-      topic,
-      subscription: 'sub',
+    const traffic = await startTopicTraffic(client, topic, {
       subscriptionType: 'Exclusive',
-      ackGroupTimeMs: 10,
-    });
-    // Never acknowledged: keeps every stored entry from being trimmed, so the reader sees them all.
-    const audit = await client.subscribe({ topic, subscription: 'audit', receiverQueueSize: 1 });
-    const producer = await client.createProducer({
-      topic,
       producerName: 'failover-producer',
       batchingMaxPublishDelayMs: 5,
+      pauseEvery: 10,
     });
 
-    const acked = new Set<string>();
-    const failed: string[] = [];
-    const firstSeen: number[] = [];
-    const seen = new Set<number>();
-    let receiving = true;
-    const receiveLoop = (async () => {
-      while (receiving) {
-        try {
-          const m = await consumer.receive(200);
-          const n = Number(m.text().slice(1));
-          if (!seen.has(n)) firstSeen.push(n);
-          seen.add(n);
-          consumer.ack(m);
-        } catch {
-          // receive timeouts while the topic moves
-        }
-      }
-    })();
-    let n = 0;
-    const sendSome = async (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const payload = `m${n++}`;
-        producer.sendAsync({ payload }, (err) => (err ? failed.push(payload) : acked.add(payload)));
-        if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
-      }
-    };
-
-    await sendSome(300);
-    await waitFor('first receipts', () => acked.size >= 150);
+    await traffic.send(300);
+    await waitFor('first receipts', () => traffic.acked.size >= 150);
     // The topic's owner, from the ownership records.
-    view = new ClusterView(sc.store, sc.rc.cluster, {
-      maxBundles: 1000,
-      maxBrokers: 10,
-      resyncDelayMs: 200,
-      log: silentLogger(),
-    });
-    await view.start();
-    const boundaries = (await new OwnershipStore(sc.store, sc.rc.cluster).readBoundaries(
-      'public',
-      'default',
-    ))!.value;
-    const range = findRange(boundaries, topicHash(topic));
-    const owned = view.bundle({ tenant: 'public', namespace: 'default', range });
+    view = await startClusterView(sc.store, sc.rc.cluster);
+    const bundle = await defaultNamespaceBundle(sc.store, sc.rc.cluster, topic);
+    const owned = view.bundle(bundle);
     if (owned === 'uncached' || !owned.record) throw new Error('topic bundle not owned');
     const ownerUrl = view.broker(owned.record.owner)!.serviceUrl;
     const owner = brokers.find((b) => b.url === ownerUrl)!;
     expect(owner).toBeDefined();
     await owner.proc.kill('SIGKILL');
-    await sendSome(300); // queued and resent while the topic moves
-    await producer.flush();
-    expect(failed).toEqual([]);
-    expect(acked.size).toBe(600);
-    await waitFor(
-      'every acknowledged message received',
-      () => [...acked].every((p) => seen.has(Number(p.slice(1)))),
-      60_000,
-    );
-    receiving = false;
-    await receiveLoop;
+    await traffic.send(300); // queued and resent while the topic moves
+    await traffic.producer.flush();
+    expect(traffic.failed).toEqual([]);
+    expect(traffic.acked.size).toBe(600);
+    await waitFor('every acknowledged message received', traffic.allAckedReceived, 60_000);
+    await traffic.stopReceiving();
     // First deliveries come in send order (redeliveries after the move only repeat earlier ones).
+    const firstSeen = traffic.firstSeen.map((p) => Number(p.slice(1)));
     expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
     // The topic stores every message exactly once, in order.
-    const reader = await client.createReader({ topic, startMessageId: MessageId.earliest });
-    const stored: string[] = [];
-    while (await reader.hasMessageAvailable()) stored.push((await reader.readNext(10_000)).text());
-    expect(stored).toEqual(Array.from({ length: 600 }, (_, i) => `m${i}`));
-    await reader.close();
-    await audit.close();
+    expect(await traffic.readStored()).toEqual(Array.from({ length: 600 }, (_, i) => `m${i}`));
+    await traffic.closeAudit();
     // The survivor now owns the bundle.
-    const after = view.bundle({ tenant: 'public', namespace: 'default', range });
+    const after = view.bundle(bundle);
     expect(after !== 'uncached' && view.broker(after.record!.owner)?.serviceUrl).toBe(
       brokers.find((b) => b !== owner)!.url,
     );

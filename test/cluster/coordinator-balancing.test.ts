@@ -6,11 +6,10 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BundleStates, ownerBound } from '../../lib/cluster/ownership-state.ts';
 import { OwnershipStore } from '../../lib/cluster/ownership-store.ts';
-import { ClusterView } from '../../lib/cluster/view.ts';
-import { silentLogger } from '../../lib/log/index.ts';
+import type { ClusterView } from '../../lib/cluster/view.ts';
 import type { EtcdMetadataStore } from '../../lib/metadata/etcd-store.ts';
 import { stopAll } from '../harness/index.ts';
-import { CLUSTER, newPrefix, openStore, waitFor } from './helpers.ts';
+import { CLUSTER, newPrefix, openStore, startClusterView, waitFor } from './helpers.ts';
 import { type AgentProc, type CoordinatorProc, startAgent, startCoordinatorProc } from './procs.ts';
 
 const endpoint = inject('etcdEndpoint');
@@ -45,13 +44,7 @@ describe('shedding and splitting', { concurrent: false }, () => {
 
   it('sheds bundles from an overloaded broker and does not bounce them back', async () => {
     store = await openStore(prefix, endpoint);
-    view = new ClusterView(store, CLUSTER, {
-      maxBundles: 10_000,
-      maxBrokers: 100,
-      resyncDelayMs: 200,
-      log: silentLogger(),
-    });
-    await view.start();
+    view = await startClusterView(store, CLUSTER, { maxBundles: 10_000, maxBrokers: 100 });
     coord = await startCoordinatorProc(endpoint, prefix, CLUSTER, 'solo', {
       'shedding-interval-ms': 300,
       'shedding-grace-ms': 600_000,

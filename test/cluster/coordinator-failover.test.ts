@@ -5,11 +5,10 @@
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BundleStates, ownerBound } from '../../lib/cluster/ownership-state.ts';
-import { ClusterView } from '../../lib/cluster/view.ts';
-import { silentLogger } from '../../lib/log/index.ts';
+import type { ClusterView } from '../../lib/cluster/view.ts';
 import type { EtcdMetadataStore } from '../../lib/metadata/etcd-store.ts';
 import { stopAll } from '../harness/index.ts';
-import { CLUSTER, newPrefix, openStore, waitFor } from './helpers.ts';
+import { CLUSTER, newPrefix, openStore, startClusterView, waitFor } from './helpers.ts';
 import { type AgentProc, type CoordinatorProc, startAgent, startCoordinatorProc, tryJson } from './procs.ts';
 
 const endpoint = inject('etcdEndpoint');
@@ -43,13 +42,7 @@ describe('coordinator failover and dead brokers', { concurrent: false }, () => {
 
   it('elects exactly one leader among two coordinators', async () => {
     store = await openStore(prefix, endpoint);
-    view = new ClusterView(store, CLUSTER, {
-      maxBundles: 10_000,
-      maxBrokers: 100,
-      resyncDelayMs: 200,
-      log: silentLogger(),
-    });
-    await view.start();
+    view = await startClusterView(store, CLUSTER, { maxBundles: 10_000, maxBrokers: 100 });
     [c1, c2] = await Promise.all([
       startCoordinatorProc(endpoint, prefix, CLUSTER, 'c1'),
       startCoordinatorProc(endpoint, prefix, CLUSTER, 'c2'),

@@ -5,11 +5,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { BundleStates, ownerBound } from '../../lib/cluster/ownership-state.ts';
-import { ClusterView } from '../../lib/cluster/view.ts';
-import { silentLogger } from '../../lib/log/index.ts';
+import type { ClusterView } from '../../lib/cluster/view.ts';
 import type { EtcdMetadataStore } from '../../lib/metadata/etcd-store.ts';
 import { type EtcdInstance, startLocalEtcd, stopAll, uniquePrefix } from '../harness/index.ts';
-import { CLUSTER, openStore, waitFor } from './helpers.ts';
+import { CLUSTER, openStore, startClusterView, waitFor } from './helpers.ts';
 import { type AgentProc, type CoordinatorProc, startAgent, startCoordinatorProc, tryJson } from './procs.ts';
 
 const TTL_MS = 4000;
@@ -43,13 +42,7 @@ describe('etcd unreachable', { concurrent: false }, () => {
   it('rides out a pause shorter than the session TTL without losing anything', async () => {
     etcd = await startLocalEtcd();
     store = await openStore(prefix, etcd.endpoint);
-    view = new ClusterView(store, CLUSTER, {
-      maxBundles: 1000,
-      maxBrokers: 10,
-      resyncDelayMs: 200,
-      log: silentLogger(),
-    });
-    await view.start();
+    view = await startClusterView(store, CLUSTER);
     coord = await startCoordinatorProc(etcd.endpoint, prefix, CLUSTER, 'c', { 'session-ttl-ms': TTL_MS });
     for (const id of ['a', 'b'])
       agents.push(

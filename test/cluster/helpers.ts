@@ -1,10 +1,15 @@
 /** Shared helpers of the cluster-control integration tests (real etcd, isolated by prefix). */
 import { inject } from 'vitest';
+import { PulsarClient } from '../../lib/client/index.ts';
+import { findRange, topicHash } from '../../lib/cluster/bundle-range.ts';
 import { type ClusterConfig, clusterConfigSpec } from '../../lib/cluster/config.ts';
 import { OwnershipService, type OwnershipServiceOptions } from '../../lib/cluster/ownership-service.ts';
+import { type BundleId, OwnershipStore } from '../../lib/cluster/ownership-store.ts';
+import { ClusterView } from '../../lib/cluster/view.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { silentLogger } from '../../lib/log/index.ts';
 import { type EtcdMetadataStore, openEtcdStore } from '../../lib/metadata/etcd-store.ts';
+import type { MetadataStore } from '../../lib/metadata/store.ts';
 import { uniquePrefix } from '../harness/index.ts';
 
 export const CLUSTER = 'test-cluster';
@@ -40,6 +45,37 @@ export async function startBroker(
     log: silentLogger(),
     ...extra,
     config: clusterConfig(extra.config),
+  });
+}
+
+/** An independent, started view of the cluster's ownership records (to check who owns what). */
+export async function startClusterView(
+  store: MetadataStore,
+  cluster: string,
+  size: { maxBundles: number; maxBrokers: number } = { maxBundles: 1000, maxBrokers: 10 },
+): Promise<ClusterView> {
+  const view = new ClusterView(store, cluster, { ...size, resyncDelayMs: 200, log: silentLogger() });
+  await view.start();
+  return view;
+}
+
+/** The bundle of public/default that holds `topic`, from the stored boundaries. */
+export async function defaultNamespaceBundle(
+  store: MetadataStore,
+  cluster: string,
+  topic: string,
+): Promise<BundleId> {
+  const boundaries = (await new OwnershipStore(store, cluster).readBoundaries('public', 'default'))!.value;
+  return { tenant: 'public', namespace: 'default', range: findRange(boundaries, topicHash(topic)) };
+}
+
+/** A client on every given broker (any one answers lookups), retrying quickly while topics move. */
+export function brokersClient(brokers: readonly { port: number }[]): PulsarClient {
+  return new PulsarClient({
+    serviceUrl: `pulsar://${brokers.map((b) => `127.0.0.1:${b.port}`).join(',')}`,
+    initialBackoffMs: 50,
+    maxBackoffMs: 500,
+    operationTimeoutMs: 30_000,
   });
 }
 

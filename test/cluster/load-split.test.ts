@@ -4,9 +4,8 @@
  * with their owner), and every producer keeps getting receipts.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { type Producer, PulsarClient } from '../../lib/client/index.ts';
-import { silentLogger } from '../../lib/log/index.ts';
-import { ClusterView } from '../../lib/cluster/view.ts';
+import type { Producer, PulsarClient } from '../../lib/client/index.ts';
+import type { ClusterView } from '../../lib/cluster/view.ts';
 import {
   type BrokerProcess,
   type StorageCluster,
@@ -14,7 +13,7 @@ import {
   startStorageCluster,
 } from '../broker/cluster.ts';
 import { stopAll } from '../harness/index.ts';
-import { waitFor } from './helpers.ts';
+import { brokersClient, startClusterView, waitFor } from './helpers.ts';
 import { startCoordinatorProc } from './procs.ts';
 
 const endpoint = inject('etcdEndpoint');
@@ -58,19 +57,8 @@ describe('automatic split from per-bundle loads', { concurrent: false }, () => {
     expect(created.status).toBe(204);
     expect((await bundlesOf(brokers[1], 'public/hot')).numBundles).toBe(1);
 
-    view = new ClusterView(sc.store, sc.rc.cluster, {
-      maxBundles: 1000,
-      maxBrokers: 10,
-      resyncDelayMs: 200,
-      log: silentLogger(),
-    });
-    await view.start();
-    client = new PulsarClient({
-      serviceUrl: `pulsar://${brokers.map((b) => `127.0.0.1:${b.port}`).join(',')}`,
-      initialBackoffMs: 50,
-      maxBackoffMs: 500,
-      operationTimeoutMs: 30_000,
-    });
+    view = await startClusterView(sc.store, sc.rc.cluster);
+    client = brokersClient(brokers);
     const producers: Producer[] = [];
     for (let i = 0; i < 6; i++) {
       const p = await client.createProducer({ topic: `persistent://public/hot/t-${i}` });
