@@ -165,6 +165,7 @@ export class OwnershipService implements LookupHost {
     await svc.view.start();
     await svc.#openSession();
     svc.#state = 'running';
+    svc.#claimAssignedMeanwhile();
     return svc;
   }
 
@@ -291,6 +292,21 @@ export class OwnershipService implements LookupHost {
     return true;
   }
 
+  /**
+   * Bundles assigned here while this broker could not take them (registered but still starting,
+   * or reconnecting) were seen by #onBundleChange and left alone; no later change wakes it for
+   * them, and nobody else may claim them. Claim them now that it can.
+   */
+  #claimAssignedMeanwhile(): void {
+    for (const [id, s] of this.view.bundles()) {
+      const r = s.record;
+      if (r?.state !== BundleStates.Assigning || r.destination !== this.brokerId) continue;
+      this.claim(id, s).catch((err: unknown) =>
+        this.log.warn({ bundle: bundleName(id), err: (err as Error).message }, 'claim failed'),
+      );
+    }
+  }
+
   /** React to every change of a bundle in the view. */
   #onBundleChange(id: BundleId, before: StoredBundle, after: StoredBundle): void {
     const name = bundleName(id);
@@ -397,7 +413,10 @@ export class OwnershipService implements LookupHost {
       while (this.#state === 'reconnecting') {
         try {
           await this.#openSession();
-          if (this.#session?.alive && this.#state === 'reconnecting') this.#state = 'running';
+          if (this.#session?.alive && this.#state === 'reconnecting') {
+            this.#state = 'running';
+            this.#claimAssignedMeanwhile();
+          }
         } catch (err) {
           this.log.warn({ err: (err as Error).message }, 'cannot open a new session yet');
           await new Promise((r) => setTimeout(r, this.config.sessionRecreateDelayMs));

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleActions } from '../../lib/cluster/actions.ts';
+import { formatRange, rangesOf } from '../../lib/cluster/bundle-range.ts';
 import { ClusterErrors } from '../../lib/cluster/errors.ts';
 import type { OwnershipService, UnloadReason } from '../../lib/cluster/ownership-service.ts';
 import { idFromName } from '../../lib/cluster/view.ts';
@@ -125,6 +126,22 @@ describe('OwnershipService on etcd', { concurrent: false }, () => {
       const owner = res.brokerId === 'a' ? a : b;
       await owner.checkOwnership(topic);
     }
+  });
+
+  it('claims a bundle assigned to it before it could take bundles (no lookup needed)', async () => {
+    // The coordinator may assign to a broker whose registration is visible while it still starts;
+    // that change arrives while it cannot claim, and nothing would wake it again.
+    const os = b.os;
+    const actions = new BundleActions(os, b.view, 'test-coordinator', silentLogger());
+    const boundaries = await b.boundaries.get('acme', 'early');
+    const id = { tenant: 'acme', namespace: 'early', range: rangesOf(boundaries.value)[1] };
+    const assigned = await actions.assign(id, await os.read(id), 'd', 'test', boundaries.version);
+    expect(assigned.ok).toBe(true);
+    const d = await broker('d');
+    const name = `acme/early/${formatRange(id.range)}`;
+    await waitFor('d claims what was assigned to it', () => d.ownedEpochs().has(name));
+    expect((await os.read(id)).record).toMatchObject({ state: 'owned', owner: 'd' });
+    await d.close();
   });
 
   it('releases everything on close so the survivors can take the bundles', async () => {
