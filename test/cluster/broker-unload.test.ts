@@ -2,7 +2,8 @@
  * Graceful unload with real broker processes: while a producer and a consumer run, the topic's
  * bundle is unloaded to the other broker (what the admin unload and load shedding do). The owner
  * closes the producer and consumer with CLOSE_PRODUCER / CLOSE_CONSUMER, releases the bundle, the
- * destination claims it, and the clients carry on there: no send fails, every message arrives.
+ * destination claims it, and the clients carry on there: no send fails, every message arrives
+ * (at least once, in order).
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { PulsarClient } from '../../lib/client/index.ts';
@@ -72,7 +73,11 @@ describe('graceful unload with brokers', { concurrent: false }, () => {
     expect(traffic.acked.size).toBe(500);
     await waitFor('every acknowledged message received', traffic.allAckedReceived, 60_000);
     await traffic.stopReceiving();
-    expect(await traffic.readStored()).toEqual(Array.from({ length: 500 }, (_, i) => `m${i}`));
+    // No deduplication here: what the producer had in flight when the owner sent CLOSE_PRODUCER
+    // may be stored on both sides of the move (Pulsar's at-least-once); none is lost, first
+    // copies are in order. (broker-failover.test.ts proves no duplicate with deduplication on.)
+    const stored = await traffic.readStored();
+    expect([...new Set(stored)]).toEqual(Array.from({ length: 500 }, (_, i) => `m${i}`));
     await traffic.closeAudit();
   });
 });
