@@ -2,42 +2,22 @@
  * Consumer features against a real broker and bookie (standalone in this process): subscription
  * types, receive styles, individual/cumulative/batch-index acks, flow control.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Consumer, Message, PulsarClient } from '../../lib/client/index.ts';
-import { eventually, sleep, startTestStandalone, type TestCluster, uniqueTopic } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import type { Message } from '../../lib/client/index.ts';
+import { eventually, sleep, take, uniqueTopic, useTestStandalone } from './helpers.ts';
 
-let tc: TestCluster;
-let client: PulsarClient;
-
-beforeAll(async () => {
-  tc = await startTestStandalone();
-  client = tc.client();
-});
-
-afterAll(async () => {
-  await tc?.stop();
-});
+const fx = useTestStandalone();
 
 async function produce(
   topic: string,
   n: number,
   opts: { batching?: boolean; key?: (i: number) => string } = {},
 ): Promise<void> {
-  const producer = await client.createProducer({ topic, batchingEnabled: opts.batching ?? false });
+  const producer = await fx.client.createProducer({ topic, batchingEnabled: opts.batching ?? false });
   await Promise.all(
     Array.from({ length: n }, (_, i) => producer.send({ payload: `m${i}`, key: opts.key?.(i) })),
   );
   await producer.close();
-}
-
-async function take(consumer: Consumer, n: number, ack = true): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let i = 0; i < n; i++) {
-    const m = await consumer.receive(10_000);
-    if (ack) consumer.ack(m);
-    out.push(m);
-  }
-  return out;
 }
 
 const texts = (ms: Message[]) => ms.map((m) => m.text());
@@ -45,9 +25,9 @@ const texts = (ms: Message[]) => ms.map((m) => m.text());
 describe('consumer', { concurrent: false }, () => {
   it('Exclusive admits one consumer; a second gets CONSUMER_BUSY', async () => {
     const topic = uniqueTopic('excl');
-    const first = await client.subscribe({ topic, subscription: 's', subscriptionType: 'Exclusive' });
+    const first = await fx.client.subscribe({ topic, subscription: 's', subscriptionType: 'Exclusive' });
     await expect(
-      client.subscribe({ topic, subscription: 's', subscriptionType: 'Exclusive' }),
+      fx.client.subscribe({ topic, subscription: 's', subscriptionType: 'Exclusive' }),
     ).rejects.toMatchObject({
       code: 'CONSUMER_BUSY',
     });
@@ -56,13 +36,13 @@ describe('consumer', { concurrent: false }, () => {
 
   it('Shared spreads messages over consumers, each delivered once', async () => {
     const topic = uniqueTopic('shared');
-    const a = await client.subscribe({
+    const a = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Shared',
       receiverQueueSize: 5,
     });
-    const b = await client.subscribe({
+    const b = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Shared',
@@ -90,13 +70,13 @@ describe('consumer', { concurrent: false }, () => {
 
   it('Failover delivers to the active consumer only, and to the other once it leaves', async () => {
     const topic = uniqueTopic('failover');
-    const a = await client.subscribe({
+    const a = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Failover',
       consumerName: 'a',
     });
-    const b = await client.subscribe({
+    const b = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Failover',
@@ -114,9 +94,9 @@ describe('consumer', { concurrent: false }, () => {
   it('Key_Shared keeps each key on one consumer, in order', async () => {
     const topic = uniqueTopic('keyshared');
     const consumers = await Promise.all(
-      [0, 1].map(() => client.subscribe({ topic, subscription: 's', subscriptionType: 'Key_Shared' })),
+      [0, 1].map(() => fx.client.subscribe({ topic, subscription: 's', subscriptionType: 'Key_Shared' })),
     );
-    const producer = await client.createProducer({ topic, batcherType: 'key-based' });
+    const producer = await fx.client.createProducer({ topic, batcherType: 'key-based' });
     const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
@@ -148,18 +128,18 @@ describe('consumer', { concurrent: false }, () => {
 
   it('receives through receive, batchReceive, the async iterator and a listener', async () => {
     const topic = uniqueTopic('styles');
-    const iter = await client.subscribe({
+    const iter = await fx.client.subscribe({
       topic,
       subscription: 'iter',
       subscriptionInitialPosition: 'Earliest',
     });
-    const batch = await client.subscribe({
+    const batch = await fx.client.subscribe({
       topic,
       subscription: 'batch',
       batchReceivePolicy: { maxNumMessages: 4, timeoutMs: 2000 },
     });
     const heard: string[] = [];
-    const listened = await client.subscribe({
+    const listened = await fx.client.subscribe({
       topic,
       subscription: 'listener',
       listener: async (m, c) => {
@@ -185,41 +165,41 @@ describe('consumer', { concurrent: false }, () => {
 
   it('keeps individual acks: a new consumer gets only what was not acknowledged', async () => {
     const topic = uniqueTopic('ackind');
-    const c1 = await client.subscribe({ topic, subscription: 's', ackGroupTimeMs: 0 });
+    const c1 = await fx.client.subscribe({ topic, subscription: 's', ackGroupTimeMs: 0 });
     await produce(topic, 6);
     const got = await take(c1, 6, false);
     for (const i of [0, 2, 3]) c1.ack(got[i]);
     await c1.close();
-    const c2 = await client.subscribe({ topic, subscription: 's' });
+    const c2 = await fx.client.subscribe({ topic, subscription: 's' });
     expect(texts(await take(c2, 3))).toEqual(['m1', 'm4', 'm5']);
     await c2.close();
   });
 
   it('acknowledge() with ack receipts resolves after the broker confirmed', async () => {
     const topic = uniqueTopic('receipts');
-    const c = await client.subscribe({ topic, subscription: 's', ackReceiptEnabled: true });
+    const c = await fx.client.subscribe({ topic, subscription: 's', ackReceiptEnabled: true });
     await produce(topic, 2);
     const [m0, m1] = await take(c, 2, false);
     await c.acknowledge(m0);
     await c.acknowledge(m1);
     await c.close();
-    const again = await client.subscribe({ topic, subscription: 's' });
+    const again = await fx.client.subscribe({ topic, subscription: 's' });
     await expect(again.receive(500)).rejects.toMatchObject({ code: 'TIMEOUT' });
     await again.close();
   });
 
   it('cumulative acks cover everything before; refused on Shared', async () => {
     const topic = uniqueTopic('ackcum');
-    const c1 = await client.subscribe({ topic, subscription: 's', subscriptionType: 'Failover' });
+    const c1 = await fx.client.subscribe({ topic, subscription: 's', subscriptionType: 'Failover' });
     await produce(topic, 6, { batching: true });
     const got = await take(c1, 6, false);
     c1.ackCumulative(got[5]);
     await c1.close();
     await produce(topic, 1);
-    const c2 = await client.subscribe({ topic, subscription: 's', subscriptionType: 'Failover' });
+    const c2 = await fx.client.subscribe({ topic, subscription: 's', subscriptionType: 'Failover' });
     expect(texts(await take(c2, 1))).toEqual(['m0']);
     await c2.close();
-    const shared = await client.subscribe({ topic, subscription: 'sh', subscriptionType: 'Shared' });
+    const shared = await fx.client.subscribe({ topic, subscription: 'sh', subscriptionType: 'Shared' });
     await produce(topic, 1);
     const m = await shared.receive(10_000);
     expect(() => shared.ackCumulative(m)).toThrow(/NOT_SUPPORTED/);
@@ -227,7 +207,7 @@ describe('consumer', { concurrent: false }, () => {
 
   it('batch-index acks: acking part of a batch leaves only the rest to redeliver', async () => {
     const topic = uniqueTopic('batchidx');
-    const c1 = await client.subscribe({
+    const c1 = await fx.client.subscribe({
       topic,
       subscription: 's',
       batchIndexAckEnabled: true,
@@ -240,7 +220,7 @@ describe('consumer', { concurrent: false }, () => {
     c1.ack(got[2]);
     await c1.flushAcks();
     await c1.close();
-    const c2 = await client.subscribe({ topic, subscription: 's', batchIndexAckEnabled: true });
+    const c2 = await fx.client.subscribe({ topic, subscription: 's', batchIndexAckEnabled: true });
     expect(texts(await take(c2, 2))).toEqual(['m1', 'm3']);
     await expect(c2.receive(300)).rejects.toMatchObject({ code: 'TIMEOUT' });
     await c2.close();
@@ -248,18 +228,18 @@ describe('consumer', { concurrent: false }, () => {
 
   it('without batch-index acks a half-acked batch comes back whole', async () => {
     const topic = uniqueTopic('batchwhole');
-    const c1 = await client.subscribe({ topic, subscription: 's', ackGroupTimeMs: 0 });
+    const c1 = await fx.client.subscribe({ topic, subscription: 's', ackGroupTimeMs: 0 });
     await produce(topic, 3, { batching: true });
     const got = await take(c1, 3, false);
     c1.ack(got[0]);
     await c1.close();
-    const c2 = await client.subscribe({ topic, subscription: 's' });
+    const c2 = await fx.client.subscribe({ topic, subscription: 's' });
     expect(texts(await take(c2, 3))).toEqual(['m0', 'm1', 'm2']);
   });
 
   it('flow control: never more than receiverQueueSize messages wait in the client', async () => {
     const topic = uniqueTopic('flow');
-    const c = await client.subscribe({ topic, subscription: 's', receiverQueueSize: 5 });
+    const c = await fx.client.subscribe({ topic, subscription: 's', receiverQueueSize: 5 });
     await produce(topic, 50, { batching: false });
     let received = 0;
     while (received < 50) {
@@ -274,11 +254,11 @@ describe('consumer', { concurrent: false }, () => {
 
   it('unsubscribe deletes the subscription', async () => {
     const topic = uniqueTopic('unsub');
-    const c = await client.subscribe({ topic, subscription: 'gone' });
+    const c = await fx.client.subscribe({ topic, subscription: 'gone' });
     await produce(topic, 2);
     await c.unsubscribe();
     await produce(topic, 1);
-    const again = await client.subscribe({
+    const again = await fx.client.subscribe({
       topic,
       subscription: 'gone',
       subscriptionInitialPosition: 'Latest',

@@ -4,7 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PulsarClient } from '../../lib/client/index.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { type Consumer, type Message, PulsarClient } from '../../lib/client/index.ts';
 import type { ClientOptions } from '../../lib/client/options.ts';
 import { silentLogger } from '../../lib/log/index.ts';
 import { loadStandaloneConfig } from '../../services/standalone/config.ts';
@@ -56,6 +57,48 @@ export async function startTestStandalone(
       await standalone.close();
     },
   };
+}
+
+/**
+ * A standalone started before the calling file's tests and stopped after them, with one client on
+ * it. Read `tc` and `client` inside tests and hooks (they exist once `beforeAll` ran).
+ */
+export function useTestStandalone(brokerSettings: Record<string, unknown> = {}): {
+  readonly tc: TestCluster;
+  readonly client: PulsarClient;
+} {
+  let tc: TestCluster | undefined;
+  let client: PulsarClient | undefined;
+  beforeAll(async () => {
+    tc = await startTestStandalone(brokerSettings);
+    client = tc.client();
+  });
+  afterAll(async () => {
+    await tc?.stop();
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('the test standalone is not started (use it inside tests)');
+    return v;
+  };
+  return {
+    get tc() {
+      return started(tc);
+    },
+    get client() {
+      return started(client);
+    },
+  };
+}
+
+/** Receive `n` messages in order (each within 10 s), acknowledging each unless `ack` is false. */
+export async function take(consumer: Consumer, n: number, ack = true): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = await consumer.receive(10_000);
+    if (ack) consumer.ack(m);
+    out.push(m);
+  }
+  return out;
 }
 
 let counter = 0;

@@ -3,37 +3,22 @@
  * WaitForExclusive), Key_Shared STICKY hash ranges, and partition counts growing under live
  * producers and consumers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PulsarClient } from '../../lib/client/index.ts';
+import { describe, expect, it } from 'vitest';
 import { keySharedSlot } from '../../lib/wire/hash.ts';
-import {
-  createPartitionedTopic,
-  eventually,
-  startTestStandalone,
-  type TestCluster,
-  uniqueTopic,
-} from './helpers.ts';
+import { createPartitionedTopic, eventually, uniqueTopic, useTestStandalone } from './helpers.ts';
 
-let tc: TestCluster;
-let client: PulsarClient;
-
-beforeAll(async () => {
-  tc = await startTestStandalone();
-  client = tc.client();
-});
-
-afterAll(async () => {
-  await tc?.stop();
-});
+const fx = useTestStandalone();
 
 describe('modes', { concurrent: false }, () => {
   it('an Exclusive producer keeps others out; WaitForExclusive waits for its turn', async () => {
     const topic = uniqueTopic('access');
-    const first = await client.createProducer({ topic, accessMode: 'Exclusive' });
-    const refused = await client.createProducer({ topic, accessMode: 'Exclusive' }).catch((e: unknown) => e);
+    const first = await fx.client.createProducer({ topic, accessMode: 'Exclusive' });
+    const refused = await fx.client
+      .createProducer({ topic, accessMode: 'Exclusive' })
+      .catch((e: unknown) => e);
     expect((refused as { code?: string }).code).toMatch(/PRODUCER_FENCED|PRODUCER_BUSY/);
     let ready = false;
-    const waiting = client.createProducer({ topic, accessMode: 'WaitForExclusive' }).then((p) => {
+    const waiting = fx.client.createProducer({ topic, accessMode: 'WaitForExclusive' }).then((p) => {
       ready = true;
       return p;
     });
@@ -48,19 +33,19 @@ describe('modes', { concurrent: false }, () => {
 
   it('Key_Shared STICKY: each consumer gets exactly the keys whose slot is in its ranges', async () => {
     const topic = uniqueTopic('sticky');
-    const low = await client.subscribe({
+    const low = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Key_Shared',
       keySharedPolicy: { mode: 'STICKY', hashRanges: [[0, 32767]] },
     });
-    const high = await client.subscribe({
+    const high = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Key_Shared',
       keySharedPolicy: { mode: 'STICKY', hashRanges: [[32768, 65535]] },
     });
-    const producer = await client.createProducer({ topic, batchingEnabled: false });
+    const producer = await fx.client.createProducer({ topic, batchingEnabled: false });
     const keys = Array.from({ length: 16 }, (_, i) => `key-${i}`);
     for (const key of keys) await producer.send({ payload: key, key });
     const got = new Map<string, 'low' | 'high'>();
@@ -83,20 +68,20 @@ describe('modes', { concurrent: false }, () => {
 
   it('producers and consumers pick up partitions added to a partitioned topic', async () => {
     const topic = uniqueTopic('grow');
-    await createPartitionedTopic(tc.standalone.adminUrl, topic, 2);
-    const consumer = await client.subscribe({
+    await createPartitionedTopic(fx.tc.standalone.adminUrl, topic, 2);
+    const consumer = await fx.client.subscribe({
       topic,
       subscription: 's',
       autoUpdatePartitionsIntervalMs: 200,
     });
-    const producer = await client.createProducer({
+    const producer = await fx.client.createProducer({
       topic,
       autoUpdatePartitionsIntervalMs: 200,
       batchingEnabled: false,
     });
     expect(producer.numPartitions).toBe(2);
     const path = topic.replace('persistent://', 'persistent/');
-    const res = await fetch(`${tc.standalone.adminUrl}/admin/v2/${path}/partitions`, {
+    const res = await fetch(`${fx.tc.standalone.adminUrl}/admin/v2/${path}/partitions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(4),

@@ -4,44 +4,24 @@
  * delayed delivery, partitioned routing like the Java client, backpressure, deduplication-safe
  * sequence ids.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Consumer, Message, Producer, PulsarClient } from '../../lib/client/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { Consumer, Producer } from '../../lib/client/index.ts';
 import { MessageId } from '../../lib/client/index.ts';
 import { murmur3KeyHash, signSafeMod } from '../../lib/client/producer/router.ts';
-import { createPartitionedTopic, startTestStandalone, type TestCluster, uniqueTopic } from './helpers.ts';
+import { createPartitionedTopic, take, uniqueTopic, useTestStandalone } from './helpers.ts';
 
-let tc: TestCluster;
-let client: PulsarClient;
-
-beforeAll(async () => {
-  tc = await startTestStandalone({ brokerDeduplicationEnabled: true });
-  client = tc.client();
-});
-
-afterAll(async () => {
-  await tc?.stop();
-});
-
-async function drain(consumer: Consumer, n: number): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let i = 0; i < n; i++) {
-    const m = await consumer.receive(10_000);
-    consumer.ack(m);
-    out.push(m);
-  }
-  return out;
-}
+const fx = useTestStandalone({ brokerDeduplicationEnabled: true });
 
 async function pair(
   topic: string,
   producerOpts: Record<string, unknown> = {},
 ): Promise<[Producer, Consumer]> {
-  const consumer = await client.subscribe({
+  const consumer = await fx.client.subscribe({
     topic,
     subscription: 'sub',
     subscriptionInitialPosition: 'Earliest',
   });
-  const producer = await client.createProducer({ topic, ...producerOpts });
+  const producer = await fx.client.createProducer({ topic, ...producerOpts });
   return [producer, consumer];
 }
 
@@ -56,7 +36,7 @@ describe('producer', { concurrent: false }, () => {
     for (const id of ids) entries.set(`${id.ledgerId}:${id.entryId}`, id.batchSize);
     expect([...entries.values()]).toEqual([5, 5, 2]);
     expect(ids.map((id) => id.batchIndex)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]);
-    expect((await drain(consumer, 12)).map((m) => m.text())).toEqual(ids.map((_, i) => `m${i}`));
+    expect((await take(consumer, 12)).map((m) => m.text())).toEqual(ids.map((_, i) => `m${i}`));
   });
 
   it('batches by bytes and sends a message larger than the batch on its own', async () => {
@@ -70,7 +50,7 @@ describe('producer', { concurrent: false }, () => {
     // 400 + 400 fit in 1000 bytes, a third does not; the fifth is alone when the big one flushes it
     expect(ids.map((id) => id.batchSize)).toEqual([2, 2, 2, 2, 0, 0]);
     expect(ids[5].isBatch()).toBe(false);
-    const got = await drain(consumer, 6);
+    const got = await take(consumer, 6);
     expect(got[5].payload.byteLength).toBe(5000);
   });
 
@@ -82,15 +62,15 @@ describe('producer', { concurrent: false }, () => {
     const pending = slow[0].send({ payload: 'c' });
     await slow[0].flush();
     expect((await pending).ledgerId).toBeGreaterThanOrEqual(0);
-    expect((await drain(slow[1], 1))[0].text()).toBe('c');
-    await drain(consumer, 2);
+    expect((await take(slow[1], 1))[0].text()).toBe('c');
+    await take(consumer, 2);
   });
 
   it.each(['LZ4', 'ZLIB', 'ZSTD', 'SNAPPY', 'NONE'] as const)(
     'round-trips %s-compressed batches and single messages',
     async (codec) => {
       const [batched, consumer] = await pair(uniqueTopic(`c-${codec}`), { compressionType: codec });
-      const single = await client.createProducer({
+      const single = await fx.client.createProducer({
         topic: consumer.topics[0],
         compressionType: codec,
         batchingEnabled: false,
@@ -102,7 +82,7 @@ describe('producer', { concurrent: false }, () => {
         ),
       );
       await single.send({ payload: text(99), key: 'solo' });
-      const got = await drain(consumer, 11);
+      const got = await take(consumer, 11);
       expect(got.slice(0, 10).map((m) => m.text())).toEqual(Array.from({ length: 10 }, (_, i) => text(i)));
       expect(got[3].properties).toEqual({ i: '3' });
       expect(got[10].text()).toBe(text(99));
@@ -123,7 +103,7 @@ describe('producer', { concurrent: false }, () => {
         }),
         producer.send({ payload: 'y' }),
       ]);
-      const [x, y] = await drain(consumer, 2);
+      const [x, y] = await take(consumer, 2);
       expect(x.key).toBe('k1');
       expect(x.orderingKey?.toString()).toBe('ok1');
       expect(x.properties).toEqual({ a: '1', b: 'два' });
@@ -138,8 +118,8 @@ describe('producer', { concurrent: false }, () => {
 
   it('delays delivery on a Shared subscription until deliverAfter/deliverAt', async () => {
     const topic = uniqueTopic('delayed');
-    const consumer = await client.subscribe({ topic, subscription: 'shared', subscriptionType: 'Shared' });
-    const producer = await client.createProducer({ topic });
+    const consumer = await fx.client.subscribe({ topic, subscription: 'shared', subscriptionType: 'Shared' });
+    const producer = await fx.client.createProducer({ topic });
     const sentAt = Date.now();
     await producer.send({ payload: 'later', deliverAfterMs: 3000 });
     await producer.send({ payload: 'at', deliverAt: new Date(sentAt + 3000) });
@@ -147,7 +127,7 @@ describe('producer', { concurrent: false }, () => {
     const first = await consumer.receive(10_000);
     expect(first.text()).toBe('now');
     consumer.ack(first);
-    const rest = await drain(consumer, 2);
+    const rest = await take(consumer, 2);
     expect(rest.map((m) => m.text()).sort()).toEqual(['at', 'later']);
     // the broker may release a delayed message up to one tick (1 s) early, never earlier
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(2000);
@@ -155,13 +135,13 @@ describe('producer', { concurrent: false }, () => {
 
   it('routes keyed messages of a partitioned topic to signSafeMod(murmur3_32(key), n) and unkeyed round robin', async () => {
     const topic = uniqueTopic('parts');
-    await createPartitionedTopic(tc.standalone.adminUrl, topic, 4);
-    const consumer = await client.subscribe({
+    await createPartitionedTopic(fx.tc.standalone.adminUrl, topic, 4);
+    const consumer = await fx.client.subscribe({
       topic,
       subscription: 'all',
       subscriptionInitialPosition: 'Earliest',
     });
-    const producer = await client.createProducer({ topic, batchingEnabled: false });
+    const producer = await fx.client.createProducer({ topic, batchingEnabled: false });
     expect(producer.numPartitions).toBe(4);
     const keys = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
     const ids = await Promise.all(keys.map((key) => producer.send({ payload: key, key })));
@@ -170,7 +150,7 @@ describe('producer', { concurrent: false }, () => {
       Array.from({ length: 8 }, (_, i) => producer.send({ payload: `u${i}` })),
     );
     expect(new Set(unkeyed.map((id) => id.partition)).size).toBe(4);
-    const got = await drain(consumer, 16);
+    const got = await take(consumer, 16);
     expect(got.map((m) => m.text()).sort()).toEqual(
       [...keys, ...Array.from({ length: 8 }, (_, i) => `u${i}`)].sort(),
     );
@@ -179,7 +159,7 @@ describe('producer', { concurrent: false }, () => {
 
   it('bounds the pending queue: fails with PRODUCER_QUEUE_FULL, or waits with blockIfQueueFull', async () => {
     const topic = uniqueTopic('bounded');
-    const failing = await client.createProducer({ topic, maxPendingMessages: 5, batchingEnabled: false });
+    const failing = await fx.client.createProducer({ topic, maxPendingMessages: 5, batchingEnabled: false });
     const results: (string | undefined)[] = [];
     await new Promise<void>((resolve) => {
       let left = 8;
@@ -200,7 +180,7 @@ describe('producer', { concurrent: false }, () => {
       'PRODUCER_QUEUE_FULL',
       'PRODUCER_QUEUE_FULL',
     ]);
-    const blocking = await client.createProducer({
+    const blocking = await fx.client.createProducer({
       topic,
       maxPendingMessages: 3,
       blockIfQueueFull: true,
@@ -212,7 +192,7 @@ describe('producer', { concurrent: false }, () => {
   });
 
   it('refuses messages above the broker maximum with MESSAGE_TOO_BIG', async () => {
-    const producer = await client.createProducer({ topic: uniqueTopic('big') });
+    const producer = await fx.client.createProducer({ topic: uniqueTopic('big') });
     await expect(producer.send({ payload: Buffer.alloc(6 * 1024 * 1024) })).rejects.toMatchObject({
       code: 'MESSAGE_TOO_BIG',
     });
@@ -220,17 +200,17 @@ describe('producer', { concurrent: false }, () => {
 
   it('continues sequence ids from the broker after re-creating a named producer (deduplication)', async () => {
     const topic = uniqueTopic('seq');
-    const first = await client.createProducer({ topic, producerName: 'seq-producer' });
+    const first = await fx.client.createProducer({ topic, producerName: 'seq-producer' });
     await Promise.all(Array.from({ length: 7 }, (_, i) => first.send({ payload: `m${i}` })));
     expect(first.lastSequenceId).toBe(6);
     await first.close();
-    const second = await client.createProducer({ topic, producerName: 'seq-producer' });
+    const second = await fx.client.createProducer({ topic, producerName: 'seq-producer' });
     expect(second.lastSequenceId).toBe(6);
     await second.send({ payload: 'm7' });
     // an explicit, already-used sequence id is dropped by the broker's deduplication
     const dup = await second.send({ payload: 'dup', sequenceId: 3 });
     expect(dup.entryId).toBe(-1);
-    const reader = await client.createReader({ topic, startMessageId: MessageId.earliest });
+    const reader = await fx.client.createReader({ topic, startMessageId: MessageId.earliest });
     const texts: string[] = [];
     while (await reader.hasMessageAvailable()) texts.push((await reader.readNext(10_000)).text());
     expect(texts).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);

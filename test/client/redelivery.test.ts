@@ -3,29 +3,19 @@
  * dead-letter topic after maxRedeliverCount, retry-letter topics with reconsumeLater, and
  * redeliver-all for Exclusive subscriptions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Consumer, Message, PulsarClient } from '../../lib/client/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { Consumer, Message } from '../../lib/client/index.ts';
 import { MessageId } from '../../lib/client/index.ts';
-import { startTestStandalone, type TestCluster, uniqueTopic } from './helpers.ts';
+import { uniqueTopic, useTestStandalone } from './helpers.ts';
 
-let tc: TestCluster;
-let client: PulsarClient;
-
-beforeAll(async () => {
-  tc = await startTestStandalone();
-  client = tc.client();
-});
-
-afterAll(async () => {
-  await tc?.stop();
-});
+const fx = useTestStandalone();
 
 async function produce(
   topic: string,
   payloads: string[],
   properties?: Record<string, string>,
 ): Promise<void> {
-  const producer = await client.createProducer({ topic, batchingEnabled: false });
+  const producer = await fx.client.createProducer({ topic, batchingEnabled: false });
   for (const p of payloads) await producer.send({ payload: p, key: `key-${p}`, properties });
   await producer.close();
 }
@@ -37,7 +27,7 @@ async function next(consumer: Consumer): Promise<Message> {
 describe('redelivery', { concurrent: false }, () => {
   it('a nacked message comes back after the delay with a higher redelivery count (Shared)', async () => {
     const topic = uniqueTopic('nack');
-    const c = await client.subscribe({
+    const c = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Shared',
@@ -60,7 +50,7 @@ describe('redelivery', { concurrent: false }, () => {
 
   it('an unacknowledged message is redelivered after the ack timeout', async () => {
     const topic = uniqueTopic('acktimeout');
-    const c = await client.subscribe({
+    const c = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Shared',
@@ -79,7 +69,7 @@ describe('redelivery', { concurrent: false }, () => {
 
   it('Exclusive: a nack rewinds to the first unacked message', async () => {
     const topic = uniqueTopic('nackexcl');
-    const c = await client.subscribe({ topic, subscription: 's', negativeAckRedeliveryDelayMs: 100 });
+    const c = await fx.client.subscribe({ topic, subscription: 's', negativeAckRedeliveryDelayMs: 100 });
     await produce(topic, ['first', 'second', 'third']);
     const first = await next(c);
     c.nack(first);
@@ -97,8 +87,8 @@ describe('redelivery', { concurrent: false }, () => {
   it('routes a message to <topic>-<sub>-DLQ after maxRedeliverCount redeliveries, then stops redelivering it', async () => {
     const topic = uniqueTopic('dlq');
     const dlqTopic = `${topic}-s-DLQ`;
-    const dlq = await client.subscribe({ topic: dlqTopic, subscription: 'inspect' });
-    const c = await client.subscribe({
+    const dlq = await fx.client.subscribe({ topic: dlqTopic, subscription: 'inspect' });
+    const c = await fx.client.subscribe({
       topic,
       subscription: 's',
       subscriptionType: 'Shared',
@@ -125,8 +115,8 @@ describe('redelivery', { concurrent: false }, () => {
 
   it('reconsumeLater goes through <topic>-<sub>-RETRY with RECONSUMETIMES, then to the DLQ', async () => {
     const topic = uniqueTopic('retry');
-    const dlq = await client.subscribe({ topic: `${topic}-r-DLQ`, subscription: 'inspect' });
-    const c = await client.subscribe({
+    const dlq = await fx.client.subscribe({ topic: `${topic}-r-DLQ`, subscription: 'inspect' });
+    const c = await fx.client.subscribe({
       topic,
       subscription: 'r',
       subscriptionType: 'Shared',
@@ -158,7 +148,7 @@ describe('redelivery', { concurrent: false }, () => {
 
   it('redeliverUnacknowledgedMessages brings back everything not acked', async () => {
     const topic = uniqueTopic('redeliverall');
-    const c = await client.subscribe({ topic, subscription: 's' });
+    const c = await fx.client.subscribe({ topic, subscription: 's' });
     await produce(topic, ['a', 'b', 'c']);
     const a = await next(c);
     c.ack(a);

@@ -2,58 +2,31 @@
  * Multi-topic and pattern subscriptions, seek by message id and by time, and the Reader API
  * against a real broker.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Consumer, Message, MessageId, PulsarClient } from '../../lib/client/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { MessageId } from '../../lib/client/index.ts';
 import { MessageId as Id } from '../../lib/client/index.ts';
-import {
-  eventually,
-  sleep,
-  startTestStandalone,
-  type TestCluster,
-  uniqueTopic,
-  unloadTopic,
-} from './helpers.ts';
+import { eventually, sleep, take, uniqueTopic, unloadTopic, useTestStandalone } from './helpers.ts';
 
-let tc: TestCluster;
-let client: PulsarClient;
-
-beforeAll(async () => {
-  tc = await startTestStandalone();
-  client = tc.client();
-});
-
-afterAll(async () => {
-  await tc?.stop();
-});
+const fx = useTestStandalone();
 
 async function produce(topic: string, payloads: string[], batching = false): Promise<MessageId[]> {
-  const producer = await client.createProducer({ topic, batchingEnabled: batching });
+  const producer = await fx.client.createProducer({ topic, batchingEnabled: batching });
   const ids = await Promise.all(payloads.map((p) => producer.send({ payload: p })));
   await producer.close();
   return ids;
 }
 
-async function take(consumer: Consumer, n: number): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let i = 0; i < n; i++) {
-    const m = await consumer.receive(10_000);
-    consumer.ack(m);
-    out.push(m);
-  }
-  return out;
-}
-
 describe('topics, seek and readers', { concurrent: false }, () => {
   it('consumes several topics through one consumer and routes acks back by topic', async () => {
     const [a, b] = [uniqueTopic('multi-a'), uniqueTopic('multi-b')];
-    const c = await client.subscribe({ topics: [a, b], subscription: 's', ackGroupTimeMs: 0 });
+    const c = await fx.client.subscribe({ topics: [a, b], subscription: 's', ackGroupTimeMs: 0 });
     await produce(a, ['a0', 'a1']);
     await produce(b, ['b0']);
     const got = await take(c, 3);
     expect(got.map((m) => m.text()).sort()).toEqual(['a0', 'a1', 'b0']);
     expect(new Set(got.map((m) => m.topic))).toEqual(new Set([a, b]));
     await c.close();
-    const again = await client.subscribe({ topics: [a, b], subscription: 's' });
+    const again = await fx.client.subscribe({ topics: [a, b], subscription: 's' });
     await expect(again.receive(300)).rejects.toMatchObject({ code: 'TIMEOUT' });
     await again.close();
   });
@@ -64,7 +37,7 @@ describe('topics, seek and readers', { concurrent: false }, () => {
     const other = `persistent://public/default/x${tag}-other`;
     await produce(t1, ['before']);
     await produce(other, ['not matched']);
-    const c = await client.subscribe({
+    const c = await fx.client.subscribe({
       topicsPattern: `public/default/${tag}-.*`,
       subscription: 's',
       subscriptionInitialPosition: 'Earliest',
@@ -83,7 +56,7 @@ describe('topics, seek and readers', { concurrent: false }, () => {
 
   it('seeks a durable subscription to a message id and to a publish time', async () => {
     const topic = uniqueTopic('seek');
-    const c = await client.subscribe({ topic, subscription: 's' });
+    const c = await fx.client.subscribe({ topic, subscription: 's' });
     const ids = await produce(topic, ['m0', 'm1', 'm2']);
     await sleep(50);
     const middle = Date.now();
@@ -103,7 +76,7 @@ describe('topics, seek and readers', { concurrent: false }, () => {
     const plain = await produce(topic, ['p0', 'p1', 'p2']);
     const batched = await produce(topic, ['b0', 'b1', 'b2'], true);
     const readAll = async (start: Id, inclusive = false, n = 6) => {
-      const r = await client.createReader({
+      const r = await fx.client.createReader({
         topic,
         startMessageId: start,
         startMessageIdInclusive: inclusive,
@@ -120,7 +93,7 @@ describe('topics, seek and readers', { concurrent: false }, () => {
     expect(batched[1].isBatch()).toBe(true);
     expect(await readAll(batched[1], false, 1)).toEqual(['b2']);
     expect(await readAll(batched[1], true, 2)).toEqual(['b1', 'b2']);
-    const latest = await client.createReader({ topic, startMessageId: Id.latest });
+    const latest = await fx.client.createReader({ topic, startMessageId: Id.latest });
     expect(await latest.hasMessageAvailable()).toBe(false);
     await produce(topic, ['new']);
     expect((await latest.readNext(10_000)).text()).toBe('new');
@@ -130,11 +103,11 @@ describe('topics, seek and readers', { concurrent: false }, () => {
   it('hasMessageAvailable walks a topic to its end; a reader resumes after a reconnect', async () => {
     const topic = uniqueTopic('walk');
     await produce(topic, ['w0', 'w1', 'w2', 'w3']);
-    const r = await client.createReader({ topic, startMessageId: Id.earliest, receiverQueueSize: 1 });
+    const r = await fx.client.createReader({ topic, startMessageId: Id.earliest, receiverQueueSize: 1 });
     const seen: string[] = [];
     seen.push((await r.readNext(10_000)).text());
     seen.push((await r.readNext(10_000)).text());
-    await unloadTopic(tc.standalone.adminUrl, topic);
+    await unloadTopic(fx.tc.standalone.adminUrl, topic);
     while (await r.hasMessageAvailable()) seen.push((await r.readNext(10_000)).text());
     expect(seen).toEqual(['w0', 'w1', 'w2', 'w3']);
     await r.close();
@@ -143,7 +116,7 @@ describe('topics, seek and readers', { concurrent: false }, () => {
   it('a reader seeks by id', async () => {
     const topic = uniqueTopic('readerseek');
     const ids = await produce(topic, ['s0', 's1', 's2']);
-    const r = await client.createReader({ topic, startMessageId: Id.earliest });
+    const r = await fx.client.createReader({ topic, startMessageId: Id.earliest });
     expect((await r.readNext(10_000)).text()).toBe('s0');
     await r.seek(ids[2]);
     expect((await r.readNext(10_000)).text()).toBe('s2');
