@@ -6,6 +6,7 @@
  */
 import { errorCode } from '../../lib/ledger/errors.ts';
 import type { ProtocolDefects } from '../../lib/ledger/protocol/recovery.ts';
+import type { SimClient } from './sim/cluster.ts';
 import { PASSWORD, Script } from './sim/scripted.ts';
 
 export interface DefectOutcome {
@@ -15,6 +16,15 @@ export interface DefectOutcome {
   readonly appendFailures: readonly { entryId: number; code: string }[];
   readonly confirmed: readonly number[];
   readonly finalLastEntryId: number;
+}
+
+const E3_QW3_QA2 = { ensembleSize: 3, writeQuorum: 3, ackQuorum: 2, password: PASSWORD };
+const E2_QW2_QA2 = { ensembleSize: 2, writeQuorum: 2, ackQuorum: 2, password: PASSWORD };
+
+/** Open the ledger for recovery (fence, recover, close): the last entry id it was closed at. */
+async function recover(recoverer: SimClient, ledgerId: number): Promise<number> {
+  return (await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD }))
+    .lastAddConfirmed;
 }
 
 async function outcome(
@@ -48,12 +58,7 @@ export async function unfencedRecoveryReads(defects: ProtocolDefects, seed = 1):
   let ledgerId = -1;
   let recovered: number | undefined;
   await s.run(async () => {
-    const ledger = await writer.client.createLedger({
-      ensembleSize: 3,
-      writeQuorum: 3,
-      ackQuorum: 2,
-      password: PASSWORD,
-    });
+    const ledger = await writer.client.createLedger(E3_QW3_QA2);
     ledgerId = ledger.id;
     const [a, b, c] = s.meta(ledgerId).segments[0].bookieIds;
     s.cluster.net.script = (from, to, what) => {
@@ -65,8 +70,7 @@ export async function unfencedRecoveryReads(defects: ProtocolDefects, seed = 1):
     };
     const appended = s.append(ledger, 0);
     await s.sleep(5);
-    const h = await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD });
-    recovered = h.lastAddConfirmed;
+    recovered = await recover(recoverer, ledgerId);
     await appended;
   });
   return outcome(s, ledgerId, recovered);
@@ -88,12 +92,7 @@ export async function recoveryBelowLastFragment(defects: ProtocolDefects, seed =
   let recovered: number | undefined;
   let recoveryError: string | undefined;
   await s.run(async () => {
-    const ledger = await writer.client.createLedger({
-      ensembleSize: 2,
-      writeQuorum: 2,
-      ackQuorum: 2,
-      password: PASSWORD,
-    });
+    const ledger = await writer.client.createLedger(E2_QW2_QA2);
     ledgerId = ledger.id;
     const [x, z] = s.meta(ledgerId).segments[0].bookieIds;
     s.cluster.net.script = (_from, to, what) => {
@@ -108,8 +107,7 @@ export async function recoveryBelowLastFragment(defects: ProtocolDefects, seed =
     s.cluster.crashBookie(x);
     s.cluster.net.script = undefined;
     try {
-      recovered = (await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD }))
-        .lastAddConfirmed;
+      recovered = await recover(recoverer, ledgerId);
     } catch (e) {
       recoveryError = errorCode(e) ?? String(e);
     }
@@ -133,12 +131,7 @@ export async function unknownAsAbsent(defects: ProtocolDefects, seed = 3): Promi
   let ledgerId = -1;
   let recovered: number | undefined;
   await s.run(async () => {
-    const ledger = await writer.client.createLedger({
-      ensembleSize: 3,
-      writeQuorum: 3,
-      ackQuorum: 2,
-      password: PASSWORD,
-    });
+    const ledger = await writer.client.createLedger(E3_QW3_QA2);
     ledgerId = ledger.id;
     const [a, b, c] = s.meta(ledgerId).segments[0].bookieIds;
     s.cluster.net.script = (_from, to, what) => (what === `add:${ledgerId}:0` && to === c ? 'drop' : 'pass');
@@ -148,8 +141,7 @@ export async function unknownAsAbsent(defects: ProtocolDefects, seed = 3): Promi
     s.cluster.restartBookie(a);
     s.cluster.net.partition('r', b);
     const healLater = s.sleep(300).then(() => s.cluster.net.heal('r', b));
-    recovered = (await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD }))
-      .lastAddConfirmed;
+    recovered = await recover(recoverer, ledgerId);
     await healLater;
   });
   return outcome(s, ledgerId, recovered);
@@ -170,12 +162,7 @@ export async function wipedBookieForgetsFence(limboFencesAdds: boolean, seed = 4
   let ledgerId = -1;
   let recovered: number | undefined;
   await s.run(async () => {
-    const ledger = await writer.client.createLedger({
-      ensembleSize: 3,
-      writeQuorum: 3,
-      ackQuorum: 2,
-      password: PASSWORD,
-    });
+    const ledger = await writer.client.createLedger(E3_QW3_QA2);
     ledgerId = ledger.id;
     const [a, b, c] = s.meta(ledgerId).segments[0].bookieIds;
     s.cluster.net.script = (from, to, what) => {
@@ -183,8 +170,7 @@ export async function wipedBookieForgetsFence(limboFencesAdds: boolean, seed = 4
       if (from === b && what === `add:${ledgerId}:0-reply`) return 20;
       return 'pass';
     };
-    recovered = (await recoverer.client.openLedger(ledgerId, { recovery: true, password: PASSWORD }))
-      .lastAddConfirmed;
+    recovered = await recover(recoverer, ledgerId);
     s.cluster.wipeBookie(a);
     s.cluster.restartBookie(a);
     await s.append(ledger, 0);
