@@ -4,6 +4,24 @@ import { type LogEntry, ModelCursor, makeLog, rng } from './sim.test-helpers.ts'
 import { SingleActiveDispatcher, type SingleActiveEffect } from './single-active-dispatcher.ts';
 import type { Delivery } from './types.ts';
 
+/** An Exclusive dispatcher for a non-partitioned topic, reading 10 at a time, no failover delay. */
+function dispatcher(opts: { exclusive?: boolean; maxReadBatch?: number; failoverDelayMs?: number } = {}) {
+  return new SingleActiveDispatcher({
+    exclusive: opts.exclusive ?? true,
+    partitionIndex: -1,
+    maxReadBatch: opts.maxReadBatch ?? 10,
+    failoverDelayMs: opts.failoverDelayMs ?? 0,
+  });
+}
+
+/** `n` single-message entries, all published. */
+function publishedLog(n: number, seed: number): { log: LogEntry[]; cursor: ModelCursor } {
+  const log = makeLog(n, 1, rng(seed), 1);
+  const cursor = new ModelCursor(log);
+  cursor.published = n;
+  return { log, cursor };
+}
+
 function apply(effects: readonly SingleActiveEffect[], cursor: ModelCursor): void {
   for (const e of effects) {
     if (e.kind === 'rewind') cursor.rewind();
@@ -37,12 +55,7 @@ describe('failover choice', () => {
 
 describe('Exclusive dispatcher', () => {
   it('refuses a second consumer', () => {
-    const d = new SingleActiveDispatcher({
-      exclusive: true,
-      partitionIndex: -1,
-      maxReadBatch: 10,
-      failoverDelayMs: 0,
-    });
+    const d = dispatcher();
     expect(d.addConsumer({ id: 1, name: 'a', priority: 0 }, 0).ok).toBe(true);
     expect(d.addConsumer({ id: 2, name: 'b', priority: 0 }, 0)).toMatchObject({
       ok: false,
@@ -53,15 +66,8 @@ describe('Exclusive dispatcher', () => {
   });
 
   it('rewinds on redelivery and counts redeliveries', () => {
-    const log = makeLog(5, 1, rng(1), 1);
-    const cursor = new ModelCursor(log);
-    cursor.published = 5;
-    const d = new SingleActiveDispatcher({
-      exclusive: true,
-      partitionIndex: -1,
-      maxReadBatch: 10,
-      failoverDelayMs: 0,
-    });
+    const { log, cursor } = publishedLog(5, 1);
+    const d = dispatcher();
     d.addConsumer({ id: 1, name: 'a', priority: 0 }, 0);
     d.flow(1, 100);
     expect(step(d, cursor).map((x) => x.entry.position.entryId)).toEqual([0, 1, 2, 3, 4]);
@@ -77,15 +83,8 @@ describe('Exclusive dispatcher', () => {
   });
 
   it('stops at the permits and reads the rest again later', () => {
-    const log = makeLog(6, 1, rng(2), 1);
-    const cursor = new ModelCursor(log);
-    cursor.published = 6;
-    const d = new SingleActiveDispatcher({
-      exclusive: true,
-      partitionIndex: -1,
-      maxReadBatch: 10,
-      failoverDelayMs: 0,
-    });
+    const { cursor } = publishedLog(6, 2);
+    const d = dispatcher();
     d.addConsumer({ id: 1, name: 'a', priority: 0 }, 0);
     d.flow(1, 2);
     expect(step(d, cursor).map((x) => x.entry.position.entryId)).toEqual([0, 1]);
@@ -97,15 +96,8 @@ describe('Exclusive dispatcher', () => {
 
 describe('undelivered entries', () => {
   it('are read again from the first one that could not be written', () => {
-    const log = makeLog(4, 1, rng(4), 1);
-    const cursor = new ModelCursor(log);
-    cursor.published = 4;
-    const d = new SingleActiveDispatcher({
-      exclusive: true,
-      partitionIndex: -1,
-      maxReadBatch: 10,
-      failoverDelayMs: 0,
-    });
+    const { cursor } = publishedLog(4, 4);
+    const d = dispatcher();
     d.addConsumer({ id: 1, name: 'a', priority: 0 }, 0);
     d.flow(1, 4);
     const sent = step(d, cursor);
@@ -120,15 +112,8 @@ describe('undelivered entries', () => {
 
 describe('Failover dispatcher', () => {
   it('announces the active consumer, switches on close and resends unacked entries', () => {
-    const log = makeLog(4, 1, rng(3), 1);
-    const cursor = new ModelCursor(log);
-    cursor.published = 4;
-    const d = new SingleActiveDispatcher({
-      exclusive: false,
-      partitionIndex: -1,
-      maxReadBatch: 10,
-      failoverDelayMs: 0,
-    });
+    const { log, cursor } = publishedLog(4, 3);
+    const d = dispatcher({ exclusive: false });
     d.addConsumer({ id: 1, name: 'a', priority: 0 }, 0);
     expect(d.takeEffects()).toEqual([{ kind: 'active-changed', activeId: 1, consumerIds: [1] }]);
     d.addConsumer({ id: 2, name: 'b', priority: 0 }, 0);
@@ -151,12 +136,7 @@ describe('Failover dispatcher', () => {
   });
 
   it('waits the failover delay when a better consumer joins', () => {
-    const d = new SingleActiveDispatcher({
-      exclusive: false,
-      partitionIndex: -1,
-      maxReadBatch: 10,
-      failoverDelayMs: 1000,
-    });
+    const d = dispatcher({ exclusive: false, failoverDelayMs: 1000 });
     d.addConsumer({ id: 1, name: 'b', priority: 0 }, 0);
     d.flow(1, 10);
     d.takeEffects();
@@ -174,12 +154,7 @@ describe('Failover dispatcher', () => {
       const random = rng(seed);
       const log = makeLog(300, 1, random, 3);
       const cursor = new ModelCursor(log);
-      const d = new SingleActiveDispatcher({
-        exclusive: false,
-        partitionIndex: -1,
-        maxReadBatch: 7,
-        failoverDelayMs: 0,
-      });
+      const d = dispatcher({ exclusive: false, maxReadBatch: 7 });
       let nextId = 1;
       const inbox = new Map<number, LogEntry[]>();
       const join = () => {
