@@ -10,17 +10,17 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../../../lib/log/index.ts';
+import type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
 import { readSafeInt64BE } from '../journal/frame.ts';
 import { listRecycledFiles } from '../journal/files.ts';
 import { ledgerPayload, type JournalRecord, RecordType } from '../journal/records.ts';
 import { replayJournal } from '../journal/replay.ts';
-import { type GroupStats, type JournalMark, JournalWriter } from '../journal/writer.ts';
-import type { BookieConfig } from '../config.ts';
+import { type JournalMark, JournalWriter } from '../journal/writer.ts';
 import { BookieErrors } from '../errors.ts';
-import { type CheckpointStats, runCheckpoint } from './checkpoint.ts';
+import { runCheckpoint } from './checkpoint.ts';
 import { readCheckpoint } from './checkpoint-file.ts';
 import { EntryLogs } from './entry-log.ts';
-import { type GcKind, type GcStats, runGc } from './gc.ts';
+import { type GcKind, runGc } from './gc.ts';
 import type { CheckpointState } from './index-records.ts';
 import { IndexStore } from './index-store.ts';
 import { LedgerRecord } from './ledger-record.ts';
@@ -29,48 +29,7 @@ import { ReadCache } from './read-cache.ts';
 import { CacheRoom } from './room.ts';
 import { WriteCache } from './write-cache.ts';
 
-export type StorageConfig = Pick<
-  BookieConfig,
-  | 'journalGroupWaitMs'
-  | 'journalGroupMaxBytes'
-  | 'journalFlushWhenIdle'
-  | 'journalFileBytes'
-  | 'journalRecycledFiles'
-  | 'maxEntryBytes'
-  | 'writeCacheMaxBytes'
-  | 'readCacheMaxBytes'
-  | 'readAheadEntries'
-  | 'readAheadMaxBytes'
-  | 'checkpointIntervalMs'
-  | 'entryLogMaxBytes'
-  | 'indexLogMaxBytes'
-  | 'gcIntervalMs'
-  | 'gcMinorThreshold'
-  | 'gcMinorIntervalMs'
-  | 'gcMajorThreshold'
-  | 'gcMajorIntervalMs'
->;
-
-export interface StorageHooks {
-  onJournalGroup?(stats: GroupStats): void;
-  onCheckpoint?(stats: CheckpointStats): void;
-  onGc?(kind: GcKind, stats: GcStats): void;
-  /** A ledger's LAC advanced (long polls wait for this). */
-  onLacAdvanced?(rec: LedgerRecord): void;
-  onLedgerDeleted?(ledgerId: number): void;
-  /** Where a read was served from. */
-  onReadSource?(source: 'write-cache' | 'read-cache' | 'entry-log'): void;
-  /** Storage cannot continue (journal or maintenance I/O failed). */
-  onFatal(err: Error): void;
-}
-
-export interface StorageOptions {
-  readonly journalDir: string;
-  readonly ledgerDir: string;
-  readonly cfg: StorageConfig;
-  readonly log: Logger;
-  readonly hooks: StorageHooks;
-}
+export type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
 
 const JOURNAL_FRAME_SLACK = 64;
 const INITIAL_CHECKPOINT: CheckpointState = {

@@ -1,0 +1,50 @@
+/** Configuration, callbacks and options of the storage engine (ledger-storage.ts). */
+import type { Logger } from '../../../lib/log/index.ts';
+import type { GroupStats } from '../journal/writer.ts';
+import type { BookieConfig } from '../config.ts';
+import type { CheckpointStats } from './checkpoint.ts';
+import type { GcKind, GcStats } from './gc.ts';
+import type { LedgerRecord } from './ledger-record.ts';
+
+export type StorageConfig = Pick<
+  BookieConfig,
+  | 'journalGroupWaitMs'
+  | 'journalGroupMaxBytes'
+  | 'journalFlushWhenIdle'
+  | 'journalFileBytes'
+  | 'journalRecycledFiles'
+  | 'maxEntryBytes'
+  | 'writeCacheMaxBytes'
+  | 'readCacheMaxBytes'
+  | 'readAheadEntries'
+  | 'readAheadMaxBytes'
+  | 'checkpointIntervalMs'
+  | 'entryLogMaxBytes'
+  | 'indexLogMaxBytes'
+  | 'gcIntervalMs'
+  | 'gcMinorThreshold'
+  | 'gcMinorIntervalMs'
+  | 'gcMajorThreshold'
+  | 'gcMajorIntervalMs'
+>;
+
+export interface StorageHooks {
+  onJournalGroup?(stats: GroupStats): void;
+  onCheckpoint?(stats: CheckpointStats): void;
+  onGc?(kind: GcKind, stats: GcStats): void;
+  /** A ledger's LAC advanced (long polls wait for this). */
+  onLacAdvanced?(rec: LedgerRecord): void;
+  onLedgerDeleted?(ledgerId: number): void;
+  /** Where a read was served from. */
+  onReadSource?(source: 'write-cache' | 'read-cache' | 'entry-log'): void;
+  /** Storage cannot continue (journal or maintenance I/O failed). */
+  onFatal(err: Error): void;
+}
+
+export interface StorageOptions {
+  readonly journalDir: string;
+  readonly ledgerDir: string;
+  readonly cfg: StorageConfig;
+  readonly log: Logger;
+  readonly hooks: StorageHooks;
+}
