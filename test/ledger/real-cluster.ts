@@ -2,14 +2,12 @@
  * Real parts for the ledger client's integration tests and benchmark: bookie processes
  * (services/bookie/main.ts) registered in a real etcd, and ledger clients connected to them.
  */
-import { join } from 'node:path';
 import { connectLedgerClient } from '../../lib/ledger/index.ts';
 import type { LedgerLimits } from '../../lib/ledger/limits.ts';
 import { openMetadataStore } from '../../lib/metadata/index.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
-import { type ServiceProcess, spawnProcess, tempDir } from '../harness/index.ts';
-
-const BOOKIE_MAIN = join(import.meta.dirname, '../../services/bookie/main.ts');
+import { spawnBookie } from '../harness/bookie-process.ts';
+import { type ServiceProcess, tempDir } from '../harness/index.ts';
 
 export interface BookieProc {
   readonly id: string;
@@ -36,32 +34,8 @@ export async function startRealCluster(opts: {
 }): Promise<RealCluster> {
   const metadataUrl = `etcd://${opts.etcdEndpoint}${opts.prefix}`;
   const cluster = 'ledgertest';
-  const startOne = async (id: string, root: string): Promise<{ proc: ServiceProcess; grpcPort: number }> => {
-    const proc = spawnProcess({
-      name: id,
-      args: [
-        BOOKIE_MAIN,
-        ...['--bookie-id', id, '--cluster-name', cluster, '--metadata-url', metadataUrl],
-        ...[
-          '--bind-host',
-          '127.0.0.1',
-          '--advertised-host',
-          '127.0.0.1',
-          '--grpc-port',
-          '0',
-          '--http-port',
-          '0',
-        ],
-        ...['--journal-dir', join(root, 'journal'), '--ledger-dir', join(root, 'ledgers')],
-        ...['--registration-ttl-ms', '2000', '--registration-wait-ms', '10000'],
-        ...['--journal-file-bytes', String(16 * 1024 * 1024)],
-        ...(opts.extraBookieArgs ?? []),
-      ],
-      env: { MAGNETAR_LOG_LEVEL: 'warn' },
-    });
-    const line = await proc.waitForOutput(/"msg":"bookie ready"/, 60_000);
-    return { proc, grpcPort: (JSON.parse(line) as { grpcPort: number }).grpcPort };
-  };
+  const startOne = (id: string, dataDir: string) =>
+    spawnBookie({ id, cluster, metadataUrl, dataDir, extraArgs: opts.extraBookieArgs });
   const bookies = await Promise.all(
     Array.from({ length: opts.bookies }, async (_, i) => {
       const id = `bookie-${i}`;
