@@ -4,34 +4,16 @@
  * subscription types, flow control, ack responses, exclusive producers, keep-alive, JWT.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthenticationService, defaultAuthConfig } from '../../lib/auth/index.ts';
 import { loadSecretKey } from '../../lib/auth/keys.ts';
 import { createToken } from '../../lib/auth/tokens.ts';
-import { createMetrics, type Metrics } from '../../lib/metrics/index.ts';
-import { stopAll } from '../harness/index.ts';
-import { startStorageBroker, startStorageCluster, type StorageCluster } from './cluster.ts';
-import { Consumer, FlexPool, type FlexMessage, Producer, until } from './flex.ts';
+import { createMetrics } from '../../lib/metrics/index.ts';
+import { Consumer, FlexPool, type FlexMessage, Producer, until, useFlexBroker } from './flex.ts';
 import { sleep, startTestBroker } from './harness.ts';
 
-let sc: StorageCluster;
-let broker: Awaited<ReturnType<typeof startStorageBroker>>;
-let metrics: Metrics;
-let pool: FlexPool;
-
-beforeAll(async () => {
-  sc = await startStorageCluster(inject('etcdEndpoint'), 1, 1);
-  metrics = createMetrics('broker', 'flex', false);
-  broker = await startStorageBroker(sc, { keepAliveIntervalMs: 1_000 }, { metrics });
-});
-afterEach(async () => {
-  await pool?.closeAll();
-});
-afterAll(async () => {
-  await broker?.storageClose();
-  await sc?.stop();
-  await stopAll();
-});
+const metrics = createMetrics('broker', 'flex', false);
+const fx = useFlexBroker({ keepAliveIntervalMs: 1_000 }, { metrics });
 
 let n = 0;
 const topic = () => `persistent://public/default/cf-${++n}-${randomBytes(3).toString('hex')}`;
@@ -43,9 +25,8 @@ async function commandCounts(): Promise<Record<string, number>> {
 
 describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   it('1: connect, lookup, create and close a producer', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const before = await commandCounts();
-    const p = pool.producer(topic());
+    const p = fx.pool.producer(topic());
     await p.create();
     await p.close();
     const after = await commandCounts();
@@ -56,13 +37,12 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('2+3: short and full names are one topic; properties and redelivery count arrive', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const local = `cf-short-${randomBytes(3).toString('hex')}`;
-    const c = pool.consumer(`persistent://public/default/${local}`, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(`persistent://public/default/${local}`, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     await c.subscribe();
     const got: FlexMessage[] = [];
     await c.run({ onMessage: (m) => void got.push(m) });
-    const p = pool.producer(`public/default/${local}`);
+    const p = fx.pool.producer(`public/default/${local}`);
     await p.create();
     await p.sendMessage({ payload: 'hello', properties: { a: '1' } });
     await until(() => got.length === 1, 'the message');
@@ -72,13 +52,12 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('4: a batch arrives as its messages with their own properties and one message id', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     await c.subscribe();
     const got: FlexMessage[] = [];
     await c.run({ onMessage: (m) => void got.push(m) });
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     await p.sendBatch({ messages: [{ payload: 'b1', properties: { k: 'x' } }, { payload: 'b2' }] });
     await until(() => got.length === 2, 'both batch members');
@@ -88,22 +67,20 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('5: a second Exclusive consumer is refused', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    await pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE).subscribe();
-    await expect(pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE).subscribe()).rejects.toThrow();
+    await fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE).subscribe();
+    await expect(fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE).subscribe()).rejects.toThrow();
   });
 
   it('6: Shared spreads messages over both consumers, each exactly once', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
     const got: string[][] = [[], []];
     for (const i of [0, 1]) {
-      const c = pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED, { receiveQueueSize: 2 });
+      const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED, { receiveQueueSize: 2 });
       await c.subscribe();
       await c.run({ onMessage: (m) => void got[i].push(m.message.toString()) });
     }
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     for (let i = 0; i < 10; i++) await p.sendMessage({ payload: `m${i}` });
     await until(() => got[0].length + got[1].length === 10, 'ten messages');
@@ -113,10 +90,9 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('7: Failover delivers to one consumer; its unacked messages move to the other when it leaves', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const a = pool.consumer(t, 's', Consumer.SUB_TYPES.FAILOVER, { consumerName: 'a' });
-    const b = pool.consumer(t, 's', Consumer.SUB_TYPES.FAILOVER, { consumerName: 'b' });
+    const a = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.FAILOVER, { consumerName: 'a' });
+    const b = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.FAILOVER, { consumerName: 'b' });
     await a.subscribe();
     await b.subscribe();
     const gotA: string[] = [];
@@ -132,7 +108,7 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
         }
       },
     });
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     for (const x of ['one', 'two', 'three']) await p.sendMessage({ payload: x });
     await until(() => gotB.length >= 2, 'the rest at b');
@@ -141,15 +117,14 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('8: Key_Shared delivers every key-less message exactly once', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
     const got: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const c = pool.consumer(t, 's', Consumer.SUB_TYPES.KEY_SHARED);
+      const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.KEY_SHARED);
       await c.subscribe();
       await c.run({ onMessage: (m) => void got.push(m.message.toString()) });
     }
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     for (let i = 0; i < 10; i++) await p.sendMessage({ payload: `k${i}` });
     await until(() => got.length === 10, 'ten messages');
@@ -157,9 +132,8 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('15: flow control keeps the client queue within its size, nothing dropped', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE, { receiveQueueSize: 4 });
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE, { receiveQueueSize: 4 });
     await c.subscribe();
     const got: string[] = [];
     let maxQueue = 0;
@@ -170,7 +144,7 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
         await sleep(10);
       },
     });
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     for (let i = 0; i < 20; i++) await p.sendMessage({ payload: `f${i}` });
     await until(() => got.length === 20, 'twenty messages');
@@ -179,13 +153,12 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('16: autoAck consumers progress (every ACK is answered)', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED);
     await c.subscribe();
     const got: string[] = [];
     await c.run({ onMessage: (m) => void got.push(m.message.toString()) });
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     for (const x of ['x', 'y', 'z']) await p.sendMessage({ payload: x });
     await until(() => got.length === 3, 'three messages', 5_000);
@@ -193,26 +166,24 @@ describe('pulsar-flex conformance (basic)', { concurrent: false }, () => {
   });
 
   it('20: a second Exclusive producer is refused', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    await pool.producer(t, { producerAccessMode: Producer.ACCESS_MODES.EXCLUSIVE }).create();
+    await fx.pool.producer(t, { producerAccessMode: Producer.ACCESS_MODES.EXCLUSIVE }).create();
     await expect(
-      pool.producer(t, { producerAccessMode: Producer.ACCESS_MODES.EXCLUSIVE }).create(),
+      fx.pool.producer(t, { producerAccessMode: Producer.ACCESS_MODES.EXCLUSIVE }).create(),
     ).rejects.toThrow();
   });
 
   it('21: the broker pings idle clients; pulsar-flex answers and stays connected', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
     const before = await commandCounts();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     await c.subscribe();
     const got: string[] = [];
     await c.run({ onMessage: (m) => void got.push(m.message.toString()) });
     await sleep(3_500);
     const after = await commandCounts();
     expect((after.PONG ?? 0) - (before.PONG ?? 0)).toBeGreaterThan(0);
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     await p.sendMessage({ payload: 'still here' });
     await until(() => got.length === 1, 'message after idle period');

@@ -3,43 +3,46 @@
  * and reconnects against a broker with persistent topics on a real bookie.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { stopAll } from '../harness/index.ts';
-import { startStorageBroker, startStorageCluster, type StorageCluster } from './cluster.ts';
-import { Consumer, FlexPool, type FlexMessage, until } from './flex.ts';
+import { describe, expect, it } from 'vitest';
+import { Consumer, type FlexConsumer, type FlexMessage, until, useFlexBroker } from './flex.ts';
 import { sleep } from './harness.ts';
 
-let sc: StorageCluster;
-let broker: Awaited<ReturnType<typeof startStorageBroker>>;
-let pool: FlexPool;
-
-beforeAll(async () => {
-  sc = await startStorageCluster(inject('etcdEndpoint'), 1, 1);
-  broker = await startStorageBroker(sc, { activeConsumerFailoverDelayMs: 0 });
-});
-afterEach(async () => {
-  await pool?.closeAll();
-});
-afterAll(async () => {
-  await broker?.storageClose();
-  await sc?.stop();
-  await stopAll();
-});
+const fx = useFlexBroker({ activeConsumerFailoverDelayMs: 0 });
 
 const topic = () => `persistent://public/default/cf-r-${randomBytes(4).toString('hex')}`;
 const text = (m: FlexMessage) => m.message.toString();
 
 async function send(t: string, payloads: string[]): Promise<void> {
-  const p = pool.producer(t);
+  const p = fx.pool.producer(t);
   await p.create();
   for (const x of payloads) await p.sendMessage({ payload: x });
 }
 
+/**
+ * Run `c` with manual acks: the first delivery is negatively acknowledged, every later one
+ * acknowledged. `seen` gets each delivery first (`isTheNacked` is true for the one nacked).
+ */
+async function runNackingFirst(
+  c: FlexConsumer,
+  seen: (m: FlexMessage, isTheNacked: boolean) => unknown,
+): Promise<void> {
+  let nacked = false;
+  await c.run({
+    autoAck: false,
+    onMessage: async (m) => {
+      const isTheNacked = !nacked;
+      nacked = true;
+      seen(m, isTheNacked);
+      if (isTheNacked) await m.ack({ type: Consumer.ACK_TYPES.NEGATIVE });
+      else await m.ack();
+    },
+  });
+}
+
 describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false }, () => {
   it('9: an individual ack persists across unsubscribe/subscribe; the next message comes back', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     await c.subscribe();
     const got: FlexMessage[] = [];
     await c.run({ autoAck: false, onMessage: (m) => void got.push(m) });
@@ -56,9 +59,8 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
   });
 
   it('10: an unacked message comes back after close', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     await c.subscribe();
     const got: string[] = [];
     await c.run({ autoAck: false, onMessage: (m) => void got.push(text(m)) });
@@ -72,9 +74,8 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
   });
 
   it('11: a cumulative ack on Exclusive acks everything up to it', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     await c.subscribe();
     const got: FlexMessage[] = [];
     await c.run({ autoAck: false, onMessage: (m) => void got.push(m) });
@@ -94,24 +95,11 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
     ['Failover', Consumer.SUB_TYPES.FAILOVER],
   ] as const) {
     it(`12: a negative ack on ${name} redelivers from the first unacked message`, async () => {
-      pool = new FlexPool(broker.brokerServicePort);
       const t = topic();
-      const c = pool.consumer(t, 's', subType);
+      const c = fx.pool.consumer(t, 's', subType);
       await c.subscribe();
       const order: string[] = [];
-      let nacked = false;
-      await c.run({
-        autoAck: false,
-        onMessage: async (m) => {
-          order.push(text(m));
-          if (!nacked) {
-            nacked = true;
-            await m.ack({ type: Consumer.ACK_TYPES.NEGATIVE });
-          } else {
-            await m.ack();
-          }
-        },
-      });
+      await runNackingFirst(c, (m) => order.push(text(m)));
       await send(t, ['first', 'second', 'third']);
       await until(() => order.length === 4, 'four deliveries');
       expect(order).toEqual(['first', 'first', 'second', 'third']);
@@ -119,24 +107,11 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
   }
 
   it('13: a negative ack on Shared redelivers that message last, with redelivery count 1', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED);
     await c.subscribe();
     const order: [string, number][] = [];
-    let nacked = false;
-    await c.run({
-      autoAck: false,
-      onMessage: async (m) => {
-        order.push([text(m), m.redeliveryCount]);
-        if (!nacked) {
-          nacked = true;
-          await m.ack({ type: Consumer.ACK_TYPES.NEGATIVE });
-        } else {
-          await m.ack();
-        }
-      },
-    });
+    await runNackingFirst(c, (m) => order.push([text(m), m.redeliveryCount]));
     await send(t, ['first', 'second', 'third']);
     await until(() => order.length === 4, 'four deliveries');
     expect(order).toEqual([
@@ -148,25 +123,12 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
   });
 
   it('14: a negative ack in a batch on Shared with priority redelivers the batch first', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED, { prioritizeUnacknowledgedMessages: true });
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED, { prioritizeUnacknowledgedMessages: true });
     await c.subscribe();
     const acked: string[] = [];
-    let nacked = false;
-    await c.run({
-      autoAck: false,
-      onMessage: async (m) => {
-        if (!nacked) {
-          nacked = true;
-          await m.ack({ type: Consumer.ACK_TYPES.NEGATIVE });
-          return;
-        }
-        acked.push(text(m));
-        await m.ack();
-      },
-    });
-    const p = pool.producer(t);
+    await runNackingFirst(c, (m, isTheNacked) => isTheNacked || acked.push(text(m)));
+    const p = fx.pool.producer(t);
     await p.create();
     await p.sendBatch({ messages: [{ payload: 'first' }, { payload: 'second' }, { payload: 'third' }] });
     await until(() => acked.length === 5, 'five acks');
@@ -174,9 +136,8 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
   });
 
   it('17: a consumer closed by the broker reconnects and loses nothing', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.SHARED);
     const states: string[] = [];
     c.onStateChange(({ newState }) => states.push(newState));
     await c.subscribe();
@@ -184,7 +145,7 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
     await c.run({ onMessage: (m) => void got.add(text(m)) });
     await send(t, ['a', 'b', 'c']);
     await until(() => got.size === 3, 'first three');
-    await broker.service.unloadTopic(t);
+    await fx.broker.service.unloadTopic(t);
     await until(
       () => states.includes('RECONNECTING') && states[states.length - 1] === 'ACTIVE',
       'reconnected',
@@ -195,9 +156,8 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
   });
 
   it('18: a consumer whose socket dropped reconnects and gets its unacked messages again', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     const states: string[] = [];
     c.onStateChange(({ newState }) => states.push(newState));
     await c.subscribe();
@@ -212,13 +172,12 @@ describe('pulsar-flex conformance (acks and redelivery)', { concurrent: false },
   });
 
   it('19: a producer whose socket dropped reconnects and its next send arrives', async () => {
-    pool = new FlexPool(broker.brokerServicePort);
     const t = topic();
-    const c = pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
+    const c = fx.pool.consumer(t, 's', Consumer.SUB_TYPES.EXCLUSIVE);
     await c.subscribe();
     const got: string[] = [];
     await c.run({ onMessage: (m) => void got.push(text(m)) });
-    const p = pool.producer(t);
+    const p = fx.pool.producer(t);
     await p.create();
     await p.sendMessage({ payload: 'before-drop' });
     p._client.getCnx()?.close();

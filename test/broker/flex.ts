@@ -3,6 +3,10 @@
  * members used, message collection, and cleanup of every producer/consumer a test created.
  */
 import { createRequire } from 'node:module';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
+import type { BrokerDeps } from '../../services/broker/broker.ts';
+import { stopAll } from '../harness/index.ts';
+import { type StorageCluster, startStorageBroker, startStorageCluster } from './cluster.ts';
 
 export interface FlexMessage {
   message: Buffer;
@@ -94,6 +98,42 @@ export class FlexPool {
       c._client.getCnx()?.close();
     }
   }
+}
+
+/**
+ * For the calling file: one bookie and one in-process broker (started before its tests, stopped
+ * after them) and a fresh FlexPool on that broker for every test, closed after it.
+ */
+export function useFlexBroker(
+  overrides: Record<string, unknown>,
+  deps: Partial<BrokerDeps> = {},
+): { readonly broker: Awaited<ReturnType<typeof startStorageBroker>>; readonly pool: FlexPool } {
+  let sc: StorageCluster | undefined;
+  let broker: Awaited<ReturnType<typeof startStorageBroker>> | undefined;
+  let pool: FlexPool | undefined;
+  beforeAll(async () => {
+    sc = await startStorageCluster(inject('etcdEndpoint'), 1, 1);
+    broker = await startStorageBroker(sc, overrides, deps);
+  });
+  beforeEach(() => {
+    pool = new FlexPool(broker!.brokerServicePort);
+  });
+  afterEach(async () => {
+    await pool?.closeAll();
+  });
+  afterAll(async () => {
+    await broker?.storageClose();
+    await sc?.stop();
+    await stopAll();
+  });
+  return {
+    get broker() {
+      return broker!;
+    },
+    get pool() {
+      return pool!;
+    },
+  };
 }
 
 export function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
