@@ -11,22 +11,15 @@
  * Prints figures; asserts nothing. The machine is shared, so figures move with its load.
  */
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import type { WritableLedger } from '../lib/ledger/api.ts';
-import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
-import { connectClient, startRealCluster } from '../test/ledger/real-cluster.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { benchArg, loadAverages, startBenchBookies } from './lib/setup.ts';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
-const SECONDS = Number(arg('seconds', '4'));
+const SECONDS = Number(benchArg('seconds', '4'));
 /** Each configuration runs this many times, interleaved; the best round is reported. */
-const ROUNDS = Number(arg('rounds', '2'));
+const ROUNDS = Number(benchArg('rounds', '2'));
 const WARMUP_MS = 500;
-const ONLY = arg('only', '');
+const ONLY = benchArg('only', '');
 
 interface Config {
   readonly name: string;
@@ -132,18 +125,12 @@ async function openLoop(ledger: WritableLedger, payload: Buffer, rate: number, m
 }
 
 async function main(): Promise<void> {
-  const etcd = await startLocalEtcd();
-  const rc = await startRealCluster({ etcdEndpoint: etcd.endpoint, prefix: '/bench', bookies: 3 });
-  const store = await rc.openStore();
-  const client = await connectClient(rc, store, {
+  const bench = await startBenchBookies('/bench', 3, {
     pendingAddsMax: 20_000,
     pendingAddBytesMax: 256 * 1024 * 1024,
   });
-  console.log(
-    `load average before: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}; ${SECONDS} s phases`,
-  );
+  const { client } = bench;
+  console.log(`load average before: ${loadAverages()}; ${SECONDS} s phases`);
   console.log(
     'config (E/Qw/Qa x bytes) | max entries/s | max MB/s | open-loop rate | latency p50 / p99 / p99.9 ms',
   );
@@ -178,17 +165,9 @@ async function main(): Promise<void> {
         );
       }
     }
-    console.log(
-      `load average after: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}; ${cpuPressure()}`,
-    );
+    console.log(`load average after: ${loadAverages()}; ${cpuPressure()}`);
   } finally {
-    await client.close();
-    await store.close();
-    await rc.stop();
-    await stopAll();
-    await etcd.stop();
+    await bench.stop();
   }
 }
 

@@ -10,20 +10,13 @@
  *   - acks: individual acks per second on a durable cursor, and how many cursor writes they caused.
  * Prints figures; asserts nothing. The machine is shared, so figures move with its load.
  */
-import { loadavg } from 'node:os';
 import type { ManagedLedgerFactory } from '../services/broker/managed-ledger/api.ts';
 import { createManagedLedgerFactory } from '../services/broker/managed-ledger/factory.ts';
-import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
-import { connectClient, startRealCluster } from '../test/ledger/real-cluster.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { benchArg, loadAverages, startBenchBookies } from './lib/setup.ts';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
-const SECONDS = Number(arg('seconds', '4'));
-const BYTES = Number(arg('bytes', '1024'));
+const SECONDS = Number(benchArg('seconds', '4'));
+const BYTES = Number(benchArg('bytes', '1024'));
 const WINDOW = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const QUORUMS = [
@@ -83,15 +76,8 @@ async function readAll(
 }
 
 async function main(): Promise<void> {
-  const etcd = await startLocalEtcd();
-  const rc = await startRealCluster({ etcdEndpoint: etcd.endpoint, prefix: '/bench-ml', bookies: 3 });
-  // Interrupted (Ctrl-C, timeout): never leave bookies or etcd behind.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const)
-    process.once(sig, () => {
-      void Promise.allSettled([rc.stop(), stopAll(), etcd.stop()]).then(() => process.exit(130));
-    });
-  const store = await rc.openStore();
-  const client = await connectClient(rc, store, { pendingAddsMax: 20_000 });
+  const bench = await startBenchBookies('/bench-ml', 3, { pendingAddsMax: 20_000 });
+  const { rc, store, client } = bench;
   const settings = {
     defaultMaxEntriesPerLedger: 5000,
     defaultMinLedgerRolloverTimeMs: 0,
@@ -100,11 +86,7 @@ async function main(): Promise<void> {
   };
   const factory = () => createManagedLedgerFactory({ store, client, cluster: rc.cluster, settings });
   const payload = Buffer.alloc(BYTES, 7);
-  console.log(
-    `load average before: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}; ${SECONDS} s phases, ${BYTES} B entries`,
-  );
+  console.log(`load average before: ${loadAverages()}; ${SECONDS} s phases, ${BYTES} B entries`);
   console.log('E/Qw/Qa | max appends/s | max MB/s | open-loop rate | latency p50 / p99 / p99.9 ms | ledgers');
   try {
     for (const q of QUORUMS) {
@@ -159,17 +141,9 @@ async function main(): Promise<void> {
       `acks: ${ps.length} individual acks (10 000 holes, then filled) at ${(ps.length / secs).toFixed(0)} acks/s; cursor writes: ${s.ledgerWrites} to the cursor ledger, ${s.metadataWrites} to the metadata key`,
     );
     await f.shutdown();
-    console.log(
-      `load average after: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`load average after: ${loadAverages()}`);
   } finally {
-    await client.close();
-    await store.close();
-    await rc.stop();
-    await stopAll();
-    await etcd.stop();
+    await bench.stop();
   }
 }
 

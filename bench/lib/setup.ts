@@ -1,0 +1,82 @@
+/**
+ * What every benchmark script repeats: its `--flag value` arguments, the machine's load printed
+ * next to the figures (the machine is shared), running `main` to an exit code, and for the ledger
+ * benchmarks a private etcd with bookie processes and a connected ledger client.
+ */
+import { cpus, loadavg } from 'node:os';
+import type { LedgerLimits } from '../../lib/ledger/limits.ts';
+import type { MetadataStore } from '../../lib/metadata/store.ts';
+import { type EtcdInstance, startLocalEtcd, stopAll } from '../../test/harness/index.ts';
+import { connectClient, type RealCluster, startRealCluster } from '../../test/ledger/real-cluster.ts';
+
+const argv = process.argv.slice(2);
+
+/** The value after `--name` on the command line, or `def`. */
+export function benchArg(name: string, def: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : def;
+}
+
+/** The 1, 5 and 15 minute load averages, e.g. `1.52 1.20 0.98`. */
+export function loadAverages(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+/** `machine: N cores, load a b c`. */
+export function machineLine(): string {
+  return `machine: ${cpus().length} cores, load ${loadAverages()}`;
+}
+
+/** Run a benchmark's main and exit 0, or print the error and exit 1 (child processes may linger otherwise). */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
+
+export interface BenchBookies {
+  readonly etcd: EtcdInstance;
+  readonly rc: RealCluster;
+  readonly store: MetadataStore;
+  readonly client: Awaited<ReturnType<typeof connectClient>>;
+  /** Close the client and store, stop the bookies and etcd. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A private etcd, `bookies` bookie processes registered under `prefix`, a metadata store and a
+ * ledger client that sees them all. An interrupt (Ctrl-C, timeout) stops the processes too.
+ */
+export async function startBenchBookies(
+  prefix: string,
+  bookies: number,
+  limits: Partial<LedgerLimits>,
+): Promise<BenchBookies> {
+  const etcd = await startLocalEtcd();
+  const rc = await startRealCluster({ etcdEndpoint: etcd.endpoint, prefix, bookies });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      void Promise.allSettled([rc.stop(), stopAll(), etcd.stop()]).then(() => process.exit(130));
+    });
+  const store = await rc.openStore();
+  const client = await connectClient(rc, store, limits);
+  return {
+    etcd,
+    rc,
+    store,
+    client,
+    async stop() {
+      await client.close();
+      await store.close();
+      await rc.stop();
+      await stopAll();
+      await etcd.stop();
+    },
+  };
+}
