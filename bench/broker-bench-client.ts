@@ -188,14 +188,18 @@ export class BenchProducer {
     this.producerId = producerId;
   }
 
-  /** Send one batch of `count` messages of `bytes`; resolves on its receipt. */
-  sendBatch(count: number, bytes: number): Promise<void> {
+  /** Send one batch of `count` messages of `bytes`, stamped `sentAtMs` (epoch ms); resolves on its receipt. */
+  sendBatch(
+    count: number,
+    bytes: number,
+    sentAtMs = performance.timeOrigin + performance.now(),
+  ): Promise<void> {
     if (this.template?.count !== count || this.template.bytes !== bytes) {
       const data = encodeBatch(Array.from({ length: count }, () => ({ payload: Buffer.alloc(bytes, 0x61) })));
       this.template = { count, bytes, data, firstPayloadOffset: 4 + data.readUInt32BE(0) };
     }
     const t = this.template;
-    t.data.writeDoubleBE(performance.timeOrigin + performance.now(), t.firstPayloadOffset);
+    t.data.writeDoubleBE(sentAtMs, t.firstPayloadOffset);
     const sequenceId = this.seq++;
     const md = encodeMetadata({
       producerName: 'bench',
