@@ -46,6 +46,7 @@ async function addSome(
   ledgerId: number,
   from: number,
   to: number,
+  { recovery = false, expected = Status.OK }: { recovery?: boolean; expected?: Status } = {},
 ) {
   const s = b.client.openAddSession();
   const res = await s.add(
@@ -53,9 +54,10 @@ async function addSome(
       ledgerId,
       entryId: from + i,
       payload: payloadFor(ledgerId, from + i, 200),
+      recovery,
     })),
   );
-  expect(res.every((r) => r.status === Status.OK)).toBe(true);
+  expect(res.map((r) => r.status)).toEqual(res.map(() => expected));
   await s.end();
 }
 
@@ -191,10 +193,12 @@ describe('bookie registration and cookies (real etcd, real processes)', { concur
     );
   });
 
-  it('after data loss, rejoins only when told to, and then answers unknown rather than no entry', async () => {
+  it('after data loss, rejoins only when told to, then answers unknown and refuses normal adds for older ledgers', async () => {
     const dirs = bookieDirs();
     const b = await startBookieProcess('loss-1', dirs, meta());
     await addSome(b, 7, 0, 20);
+    // The ledger id allocator had handed out ids below 100 when the disk was lost.
+    await store.put(keys.ledgerIdCounter(CLUSTER), new TextEncoder().encode('100'));
     await b.stop('SIGKILL');
     await rm(dirs.journalDir, { recursive: true });
     await rm(dirs.ledgerDir, { recursive: true });
@@ -210,14 +214,22 @@ describe('bookie registration and cookies (real etcd, real processes)', { concur
       expect(r.status, `${ledgerId}/${entryId}`).toBe(Status.UNKNOWN_LEDGER_STATE);
     }
     expect((await b2.client.readLac({ ledgerId: 7n })).status).toBe(Status.UNKNOWN_LEDGER_STATE);
-    // New writes are stored and served; what is missing around them stays unknown.
-    await addSome(b2, 7, 20, 22);
+    // A fence taken before the loss may be forgotten: normal adds to ledgers allocated before it
+    // (known or not) are refused; recovery adds are stored and served, and what is missing
+    // around them stays unknown.
+    await addSome(b2, 7, 20, 22, { expected: Status.UNKNOWN_LEDGER_STATE });
+    await addSome(b2, 8, 0, 2, { expected: Status.UNKNOWN_LEDGER_STATE });
+    await addSome(b2, 7, 20, 22, { recovery: true });
     expect((await b2.client.readEntry({ ledgerId: 7n, entryId: 21n })).status).toBe(Status.OK);
     expect((await b2.client.readEntry({ ledgerId: 7n, entryId: 5n })).status).toBe(
       Status.UNKNOWN_LEDGER_STATE,
     );
     const fence = await b2.client.fence(7);
     expect(fence.status).toBe(Status.UNKNOWN_LEDGER_STATE);
+    // Ledgers allocated after the loss are outside the limbo: normal adds, and absence is real.
+    await addSome(b2, 100, 0, 3);
+    expect((await b2.client.readEntry({ ledgerId: 100n, entryId: 3n })).status).toBe(Status.NO_ENTRY);
+    expect((await b2.client.readEntry({ ledgerId: 101n, entryId: 0n })).status).toBe(Status.NO_LEDGER);
     await b2.stop();
     // The limbo is durable: a plain restart (no flag) still says unknown.
     const b3 = await startBookieProcess('loss-1', dirs, meta());
@@ -227,6 +239,10 @@ describe('bookie registration and cookies (real etcd, real processes)', { concur
     expect((await b3.client.readEntry({ ledgerId: 9n, entryId: 0n })).status).toBe(
       Status.UNKNOWN_LEDGER_STATE,
     );
+    await addSome(b3, 7, 22, 23, { expected: Status.FENCED }); // fenced above, durably
+    await addSome(b3, 8, 2, 3, { expected: Status.UNKNOWN_LEDGER_STATE });
+    await addSome(b3, 100, 3, 4);
+    expect((await b3.client.readEntry({ ledgerId: 102n, entryId: 0n })).status).toBe(Status.NO_LEDGER);
     await b3.stop();
   });
 });

@@ -6,7 +6,8 @@
  * for entries it once acknowledged.
  *
  * With `dataLossRecovery` an operator lets a bookie whose dirs were lost or replaced rejoin: the
- * LIMBO marker is written first (crash-safe), then new cookies; every ledger is then in limbo.
+ * LIMBO marker is written first (crash-safe), then new cookies; every ledger allocated before the
+ * loss (id below the allocator counter read now, storage/limbo.ts) is then in limbo.
  */
 import { randomUUID } from 'node:crypto';
 import { open, readdir, readFile, rename } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import type { MetadataStore } from '../../../lib/metadata/store.ts';
 import { BookieErrors } from '../errors.ts';
 import { fsyncDir } from '../journal/files.ts';
 import { writeLimbo } from '../storage/limbo.ts';
+import { readLedgerIdWatermark } from './ledger-id-watermark.ts';
 
 const NAME = 'COOKIE';
 /** Files that may exist in a dir that holds no data. */
@@ -181,7 +183,9 @@ export async function checkCookies(c: CookieCheck): Promise<CookieOutcome> {
   if (!c.dataLossRecovery)
     throw mismatch(`${why}; start with --data-loss-recovery to rejoin with every ledger in limbo`);
 
-  await writeLimbo(ledgerDir, `started after data loss: ${why}`);
+  // Read after the loss, before serving: ledgers allocated from now on are outside the limbo.
+  const watermark = await readLedgerIdWatermark(c.store, c.clusterName);
+  await writeLimbo(ledgerDir, `started after data loss: ${why}`, watermark);
   const cookie = expected(randomUUID());
   await writeDirCookie(journalDir, cookie);
   await writeDirCookie(ledgerDir, cookie);
@@ -190,6 +194,9 @@ export async function checkCookies(c: CookieCheck): Promise<CookieOutcome> {
       expectedVersion: metaEntry ? metaEntry.version : 'absent',
     });
   }
-  c.log.warn({ why, cookie: describe(cookie) }, 'bookie formatted after data loss: every ledger is in limbo');
+  c.log.warn(
+    { why, cookie: describe(cookie), ledgerIdWatermark: watermark ?? null },
+    'bookie formatted after data loss: every ledger created before now is in limbo',
+  );
   return { cookie, instanceId, lostData: true };
 }

@@ -132,7 +132,8 @@ export function unaryHandlers(ctx: ServerContext) {
       const ledgerId = ledgerIdOf(req.ledgerId);
       const previousLac = lacOf(req.previousLac, 'previous_lac');
       let rec = storage.ledgers.get(ledgerId);
-      if (!rec) return { status: outcomeStatus(missingLedger(storage)), lac: -1n, lastEntryId: -1n };
+      if (!rec)
+        return { status: outcomeStatus(missingLedger(storage, ledgerId)), lac: -1n, lastEntryId: -1n };
       let timedOut = false;
       if (req.timeoutMs > 0 && rec.lac <= previousLac) {
         const poll = ctx.waiters.wait(ledgerId, previousLac, Math.min(req.timeoutMs, cfg.maxLongPollMs));
@@ -142,7 +143,8 @@ export function unaryHandlers(ctx: ServerContext) {
         ctx.metrics.longPolls.set(ctx.waiters.count);
         if (end === 'closed') throw BookieErrors.make('BOOKIE_SHUTTING_DOWN');
         rec = storage.ledgers.get(ledgerId);
-        if (!rec) return { status: outcomeStatus(missingLedger(storage)), lac: -1n, lastEntryId: -1n };
+        if (!rec)
+          return { status: outcomeStatus(missingLedger(storage, ledgerId)), lac: -1n, lastEntryId: -1n };
         timedOut = end === 'timeout';
       }
       let piggybackBody: Uint8Array = EMPTY;
@@ -204,8 +206,9 @@ export function unaryHandlers(ctx: ServerContext) {
     ctx,
     'list_entries',
     async (req) => {
-      const rec = storage.ledgers.get(ledgerIdOf(req.ledgerId));
-      if (!rec) return { status: outcomeStatus(missingLedger(storage)) };
+      const ledgerId = ledgerIdOf(req.ledgerId);
+      const rec = storage.ledgers.get(ledgerId);
+      if (!rec) return { status: outcomeStatus(missingLedger(storage, ledgerId)) };
       const ranges = await listEntries(storage, rec);
       return {
         status: rec.limbo ? Status.UNKNOWN_LEDGER_STATE : Status.OK,

@@ -24,7 +24,7 @@ import { type GcKind, runGc } from './gc.ts';
 import type { CheckpointState } from './index-records.ts';
 import { IndexStore } from './index-store.ts';
 import { LedgerRecord } from './ledger-record.ts';
-import { type LimboMarker, readLimbo, writeLimbo } from './limbo.ts';
+import { type LimboMarker, limboCovers, readLimbo, writeLimbo } from './limbo.ts';
 import { ReadCache } from './read-cache.ts';
 import { CacheRoom } from './room.ts';
 import { WriteCache } from './write-cache.ts';
@@ -47,6 +47,7 @@ export class LedgerStorage {
   readonly cfg: StorageConfig;
   readonly log: Logger;
   readonly hooks: StorageHooks;
+  readonly #ledgerIdWatermark: (() => Promise<number | undefined>) | undefined;
   readonly ledgers: Map<number, LedgerRecord>;
   readonly logLive: Map<number, number>;
   readonly index: IndexStore;
@@ -78,6 +79,7 @@ export class LedgerStorage {
     this.cfg = o.cfg;
     this.log = o.log;
     this.hooks = o.hooks;
+    this.#ledgerIdWatermark = o.ledgerIdWatermark;
     this.ledgers = loaded.ledgers;
     this.logLive = loaded.logLive;
     this.index = loaded.store;
@@ -101,7 +103,8 @@ export class LedgerStorage {
     s.limboMarker = await readLimbo(o.ledgerDir);
     if (s.limboMarker) {
       for (const rec of s.ledgers.values()) {
-        if (!rec.limbo) rec.dirty = true;
+        if (rec.limbo || !limboCovers(s.limboMarker, rec.ledgerId)) continue;
+        rec.dirty = true;
         rec.limbo = true;
       }
     }
@@ -141,10 +144,26 @@ export class LedgerStorage {
     return s;
   }
 
-  /** Mark every ledger (and every ledger learnt from now on) as possibly missing data. */
+  /**
+   * Mark every ledger that existed before now (and every such ledger learnt from now on) as
+   * possibly missing data. Ledgers allocated later (id at or above the watermark) are not covered.
+   */
   async enterLimbo(reason: string): Promise<void> {
-    this.limboMarker = await writeLimbo(this.ledgerDir, reason);
+    const prev = this.limboMarker;
+    let watermark = prev && prev.ledgerIdWatermark === undefined ? undefined : await this.#watermark();
+    if (watermark !== undefined && prev?.ledgerIdWatermark !== undefined)
+      watermark = Math.max(watermark, prev.ledgerIdWatermark);
+    this.limboMarker = await writeLimbo(this.ledgerDir, reason, watermark);
     for (const rec of this.ledgers.values()) this.markLimbo(rec, reason);
+  }
+
+  async #watermark(): Promise<number | undefined> {
+    try {
+      return await this.#ledgerIdWatermark?.();
+    } catch (err) {
+      this.log.warn({ err }, 'ledger id watermark unavailable: the limbo covers every ledger');
+      return undefined;
+    }
   }
 
   markLimbo(rec: LedgerRecord, why: string): void {
@@ -156,16 +175,28 @@ export class LedgerStorage {
 
   #create(ledgerId: number): LedgerRecord {
     const rec = new LedgerRecord(ledgerId);
-    if (this.limboMarker) rec.limbo = true;
+    if (limboCovers(this.limboMarker, ledgerId)) rec.limbo = true;
     this.ledgers.set(ledgerId, rec);
     return rec;
   }
 
-  /** Check a (non-read-only) add against the ledger's state; journals the master key on first use. */
+  /**
+   * Check a (non-read-only) add against the ledger's state; journals the master key on first use.
+   * A ledger in limbo refuses normal adds like a fenced one (BookKeeper fences the ledgers it puts
+   * in limbo): this bookie may have forgotten a fence it had taken, and a recoverer may already
+   * have closed the ledger. It answers UNKNOWN_LEDGER_STATE, which the client never counts as an
+   * acknowledgement (it replaces the bookie; the ensemble-change CAS fails on a recovered ledger).
+   */
   admitAdd(ledgerId: number, masterKey: Uint8Array, recovery: boolean): LedgerRecord {
     if (this.#closed) throw BookieErrors.make('BOOKIE_SHUTTING_DOWN');
     const rec = this.#withKey(ledgerId, masterKey);
-    if (rec.fenced && !recovery) throw BookieErrors.make('BOOKIE_LEDGER_FENCED', { ledgerId });
+    if (recovery) return rec;
+    if (rec.fenced) throw BookieErrors.make('BOOKIE_LEDGER_FENCED', { ledgerId });
+    if (rec.limbo)
+      throw BookieErrors.make('BOOKIE_UNKNOWN_LEDGER_STATE', {
+        ledgerId,
+        why: 'ledger in limbo: a fence taken before the data loss may be forgotten, normal adds are refused',
+      });
     return rec;
   }
 

@@ -12,6 +12,7 @@
 import { decodeEnvelope } from '../../../lib/ledger/envelope.ts';
 import { type LedgerRecord, PAGE_ENTRIES, type Slot, slotAt } from './ledger-record.ts';
 import type { LedgerStorage } from './ledger-storage.ts';
+import { limboCovers } from './limbo.ts';
 
 export type ReadOutcome =
   | { readonly status: 'ok'; readonly rec: LedgerRecord; readonly entryId: number; readonly body: Buffer }
@@ -23,8 +24,9 @@ export type ReadOutcome =
 
 const MAX_RELOOKUPS = 3;
 
-export function missingLedger(s: LedgerStorage): ReadOutcome {
-  return s.limboMarker
+/** A ledger this bookie has no record of: unknown if the bookie-wide limbo covers it. */
+export function missingLedger(s: LedgerStorage, ledgerId: number): ReadOutcome {
+  return s.limboMarker && limboCovers(s.limboMarker, ledgerId)
     ? { status: 'unknown', why: `bookie-wide limbo: ${s.limboMarker.reason}` }
     : { status: 'no-ledger' };
 }
@@ -36,7 +38,7 @@ function missingEntry(rec: LedgerRecord): ReadOutcome {
 /** Read one entry; `entryId` -1 reads the last entry this bookie holds. */
 export async function readEntry(s: LedgerStorage, ledgerId: number, entryId: number): Promise<ReadOutcome> {
   const rec = s.ledgers.get(ledgerId);
-  if (!rec) return missingLedger(s);
+  if (!rec) return missingLedger(s, ledgerId);
   const id = entryId === -1 ? rec.lastEntryId : entryId;
   if (id < 0) return missingEntry(rec);
   const fresh = s.active.get(ledgerId, id) ?? s.flushing?.get(ledgerId, id);
@@ -57,14 +59,14 @@ export async function readEntry(s: LedgerStorage, ledgerId: number, entryId: num
       // always in one of them; a newer add may have reached the active cache meanwhile.
       const late = s.active.get(ledgerId, id) ?? s.flushing?.get(ledgerId, id);
       if (late) return { status: 'ok', rec, entryId: id, body: Buffer.from(late) };
-      return s.ledgers.get(ledgerId) === rec ? missingEntry(rec) : missingLedger(s);
+      return s.ledgers.get(ledgerId) === rec ? missingEntry(rec) : missingLedger(s, ledgerId);
     }
     s.hooks.onReadSource?.('entry-log');
     const got = await loadFromLog(s, rec, id, slot);
     if (got === 'corrupt') return { status: 'unknown', rec, why: 'stored entry failed its checksum' };
     if (got) return { status: 'ok', rec, entryId: id, body: got };
     // The log went away under us (compaction moved the entry): look the slot up again.
-    if (s.ledgers.get(ledgerId) !== rec) return missingLedger(s);
+    if (s.ledgers.get(ledgerId) !== rec) return missingLedger(s, ledgerId);
   }
   s.markLimbo(rec, 'entry log of an indexed entry is missing');
   return { status: 'unknown', rec, why: 'indexed entry not found in its entry log' };

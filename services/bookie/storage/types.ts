@@ -47,4 +47,9 @@ export interface StorageOptions {
   readonly cfg: StorageConfig;
   readonly log: Logger;
   readonly hooks: StorageHooks;
+  /**
+   * The ledger id allocator's counter, read now (registration/ledger-id-watermark.ts): scopes a
+   * limbo entered at runtime to the ledgers that existed. Absent: the limbo covers every ledger.
+   */
+  readonly ledgerIdWatermark?: () => Promise<number | undefined>;
 }
