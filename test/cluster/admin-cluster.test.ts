@@ -235,4 +235,41 @@ describe('admin API on clustered brokers', { concurrent: false }, () => {
     await traffic.closeAudit();
     await traffic.producer.close();
   });
+  it('partitioned-topic operations run each partition on its owner', async () => {
+    expect(
+      (await http(brokers[0], 'PUT', '/admin/v2/namespaces/public/parts', { bundles: { numBundles: 8 } }))
+        .status,
+    ).toBe(204);
+    const topic = 'persistent://public/parts/spread';
+    const base = '/admin/v2/persistent/public/parts/spread';
+    expect((await http(brokers[1], 'PUT', `${base}/partitions`, 6)).status).toBe(204);
+    client ??= brokersClient(brokers);
+    const producer = await client.createProducer({ topic });
+    for (let i = 0; i < 24; i++) await producer.send({ payload: `p${i}`, key: `k${i}` });
+    const owners = await Promise.all(Array.from({ length: 6 }, (_, i) => ownerOf(`${topic}-partition-${i}`)));
+    // Ask the broker owning the fewest partitions: most of the work runs elsewhere.
+    const via = [...brokers].sort(
+      (a, b) => owners.filter((o) => o === a).length - owners.filter((o) => o === b).length,
+    )[0];
+    expect(owners.filter((o) => o !== via).length).toBeGreaterThan(0);
+
+    const stats = await ok(via, 'GET', `${base}/partitioned-stats`);
+    expect(Object.keys(stats.partitions).sort()).toEqual(
+      Array.from({ length: 6 }, (_, i) => `${topic}-partition-${i}`).sort(),
+    );
+    expect(stats.msgInCounter).toBe(24);
+    expect((await http(via, 'PUT', `${base}/subscription/audit`, 'earliest')).status).toBe(204);
+    expect(await ok(via, 'GET', `${base}/subscriptions`)).toEqual(['audit']);
+    expect((await ok(via, 'GET', `${base}/partitioned-stats`)).subscriptions.audit.msgBacklog).toBe(24);
+    expect((await http(via, 'POST', `${base}/subscription/audit/skip_all`)).status).toBe(204);
+    expect((await ok(via, 'GET', `${base}/partitioned-stats`)).subscriptions.audit.msgBacklog).toBe(0);
+    expect((await http(via, 'PUT', `${base}/unload`)).status).toBe(204);
+    expect((await http(via, 'DELETE', `${base}/subscription/audit`)).status).toBe(204);
+    expect(await ok(via, 'GET', `${base}/subscriptions`)).toEqual([]);
+    await producer.close();
+    const deleted = await http(via, 'DELETE', `${base}/partitions?force=true`);
+    expect(deleted.status, JSON.stringify(deleted.json)).toBe(204);
+    const left = await ok(brokers[2], 'GET', '/admin/v2/persistent/public/parts');
+    expect(left.filter((t: string) => t.startsWith(topic))).toEqual([]);
+  });
 });

@@ -133,6 +133,8 @@ export interface AdminLimits {
   maxBodyBytes: number;
   /** Most messages one peek may ask for (position bound). */
   maxPeekPosition: number;
+  /** Longest wait for a partition's owner when a partitioned-topic operation runs there (default 60 s). */
+  forwardTimeoutMs?: number;
 }
 
 export interface AdminDeps {

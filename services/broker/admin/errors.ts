@@ -50,6 +50,11 @@ export const adminErrors = defineErrors({
     retry: 'not-owner',
     http: 503,
   },
+  PARTITION_OWNER_FAILED: {
+    message: 'Broker {owner} answered {status} for {topic}: {reason}',
+    retry: 'retryable',
+    http: 502,
+  },
   NOT_READY: { message: 'Broker is not ready: {why}', retry: 'retryable', http: 503 },
   UNHEALTHY: { message: 'Broker health check failed: {why}', retry: 'retryable', http: 503 },
   INTERNAL: { message: 'Internal error', retry: 'retryable', http: 500 },

@@ -9,6 +9,7 @@ import type { MetadataStore } from '../../../lib/metadata/store.ts';
 import type { TopicName } from '../../../lib/wire/topic-name.ts';
 import type { BrokerConfig } from '../config.ts';
 import type { ManagedLedgerFactory } from '../managed-ledger/api.ts';
+import { mlErrors } from '../managed-ledger/errors.ts';
 import type { TopicPolicies } from '../policies.ts';
 import { PersistentTopic } from './persistent-topic.ts';
 import type { PersistentTopicFactory } from './registry.ts';
@@ -67,7 +68,16 @@ export class ManagedLedgerTopicFactory implements PersistentTopicFactory {
     return out;
   }
 
-  delete(name: TopicName): Promise<void> {
-    return this.factory.delete(managedLedgerName(name));
+  async delete(name: TopicName, policies: TopicPolicies): Promise<void> {
+    // Not the factory's delete: that opens with the broker defaults, which may ask for more
+    // bookies than the topic's namespace uses.
+    const ml = managedLedgerName(name);
+    if (!(await this.factory.exists(ml))) throw mlErrors.make('MANAGED_LEDGER_NOT_FOUND', { name: ml });
+    const opened = await this.factory.open(ml, {
+      ensembleSize: policies.ensembleSize,
+      writeQuorum: policies.writeQuorum,
+      ackQuorum: policies.ackQuorum,
+    });
+    await opened.delete();
   }
 }

@@ -21,8 +21,11 @@ export interface PersistentTopicFactory {
   open(name: TopicName, policies: TopicPolicies, limits: TopicLimits): Promise<Topic>;
   /** Full names of the persistent topics stored in a namespace. */
   list(tenant: string, namespace: string): Promise<string[]>;
-  /** Delete a topic's storage (it must not be loaded). */
-  delete(name: TopicName): Promise<void>;
+  /**
+   * Delete a topic's storage (it must not be loaded). Deleting opens it (fencing any writer), so
+   * it is opened with the topic's own persistence policies.
+   */
+  delete(name: TopicName, policies: TopicPolicies): Promise<void>;
 }
 
 export interface GetTopicOptions {
@@ -209,7 +212,8 @@ export class TopicRegistry {
   }
 
   async deleteStorage(name: TopicName): Promise<void> {
-    if (name.domain === 'persistent' && this.persistentFactory) await this.persistentFactory.delete(name);
+    if (name.domain === 'persistent' && this.persistentFactory)
+      await this.persistentFactory.delete(name, await this.policies.topicPolicies(name));
   }
 
   private async load(name: TopicName, opts: GetTopicOptions): Promise<Topic> {

@@ -1,7 +1,7 @@
 /**
  * Subscription routes (both domains): list, create at a position, delete, skip n, skip all, reset
  * cursor to a time or a message id, expire messages (one or all subscriptions), peek. On a
- * partitioned topic they apply to every partition, as in Pulsar. Callers need `consume` on the
+ * partitioned topic they apply to every partition, each on its owner (forward.ts), as in Pulsar. Callers need `consume` on the
  * topic (and the subscription must allow their role) or tenant admin.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +20,7 @@ import {
 } from '../context.ts';
 import type { MessageIdData, PeekedMessage, StartPosition } from '../deps.ts';
 import { adminErrors } from '../errors.ts';
+import { onOwner, sameRoute } from '../forward.ts';
 import { partitionsOf, targetsOf } from './topics.ts';
 
 const MAX_SUBSCRIPTION_NAME = 1024;
@@ -100,7 +101,10 @@ export function subscriptionRoutes(app: FastifyInstance, ctx: AdminContext): voi
     /** Run on every partition (or the topic), then answer 204. */
     const each = (fn: (t: TopicName, sub: string, req: FastifyRequest) => Promise<void>) =>
       consume(async (req, reply, topic, sub) => {
-        for (const t of await targetsOf(ctx, topic)) await fn(t, sub, req);
+        for (const t of await targetsOf(ctx, topic)) {
+          if (t === topic) await fn(t, sub, req);
+          else await onOwner(ctx, req, t, () => fn(t, sub, req), sameRoute(req));
+        }
         await noContent(reply);
       });
 
@@ -110,9 +114,18 @@ export function subscriptionRoutes(app: FastifyInstance, ctx: AdminContext): voi
       const targets = await targetsOf(ctx, topic);
       if (targets.length === 1 && (await redirectIfNotOwner(ctx, req, reply, topic))) return;
       const out = new Set<string>();
+      const ops = requireTopics(ctx);
       for (const t of targets) {
-        if (targets.length > 1 && !(await requireTopics(ctx).topicExists(t))) continue;
-        for (const s of await requireTopics(ctx).listSubscriptions(t)) out.add(s);
+        if (t === topic) {
+          for (const s of await ops.listSubscriptions(t)) out.add(s);
+          continue;
+        }
+        if (!(await ops.topicExists(t))) continue;
+        const subs = await onOwner(ctx, req, t, () => ops.listSubscriptions(t), {
+          method: 'GET',
+          suffix: '/subscriptions',
+        });
+        for (const s of subs ?? []) out.add(s);
       }
       return [...out].sort();
     });
@@ -164,7 +177,9 @@ export function subscriptionRoutes(app: FastifyInstance, ctx: AdminContext): voi
           throw adminErrors.make('BAD_REQUEST', {
             why: 'partitionIndex is required for a partitioned topic',
           });
-        await requireTopics(ctx).resetCursorToMessageId(target, sub, id, excluded);
+        const ops = requireTopics(ctx);
+        const reset = () => ops.resetCursorToMessageId(target, sub, id, excluded);
+        await (target === topic ? reset() : onOwner(ctx, req, target, reset, sameRoute(req)));
         await noContent(reply);
       }),
     );
@@ -180,7 +195,12 @@ export function subscriptionRoutes(app: FastifyInstance, ctx: AdminContext): voi
       const seconds = intValue('seconds', params(req).seconds);
       const ops = requireTopics(ctx);
       for (const t of await targetsOf(ctx, topic)) {
-        for (const s of await ops.listSubscriptions(t)) await ops.expireMessages(t, s, seconds);
+        const expire = async () => {
+          for (const s of await ops.listSubscriptions(t)) await ops.expireMessages(t, s, seconds);
+        };
+        if (t !== topic) await onOwner(ctx, req, t, expire, sameRoute(req));
+        else if (await redirectIfNotOwner(ctx, req, reply, topic)) return;
+        else await expire();
       }
       await noContent(reply);
     });

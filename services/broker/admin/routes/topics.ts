@@ -2,7 +2,8 @@
  * Topic routes for both domains (`/persistent/...` and `/non-persistent/...`): list, create,
  * delete, partitioned topics (create, increase, metadata, delete), stats, partitioned stats,
  * internal stats, unload, terminate, topic-level permissions. Data-path operations run on the
- * topic's owner (307 otherwise) through the broker's TopicAdminOps.
+ * topic's owner (307 otherwise) through the broker's TopicAdminOps; on a partitioned topic each
+ * partition's part runs on that partition's owner (forward.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { partitionName, TOPIC_DOMAINS, type TopicName, topicName } from '../../../../lib/policies/names.ts';
@@ -30,6 +31,7 @@ import {
   topicParam,
 } from '../context.ts';
 import { adminErrors } from '../errors.ts';
+import { onOwner } from '../forward.ts';
 import { aggregatePartitionedStats, type TopicStats } from '../stats.ts';
 import { namespaceTopics } from './namespaces.ts';
 
@@ -143,11 +145,17 @@ export function topicRoutes(app: FastifyInstance, ctx: AdminContext): void {
       admin(async (req, reply, topic) => {
         const n = await partitionsOf(ctx, topic);
         if (n === 0) throw adminErrors.make('TOPIC_NOT_FOUND', { topic: topic.full });
-        if (ctx.topics) {
+        const ops = ctx.topics;
+        if (ops) {
           const force = boolQuery(req, 'force');
           for (let i = 0; i < n; i++) {
             const p = partitionName(topic, i);
-            if (await ctx.topics.topicExists(p)) await ctx.topics.deleteTopic(p, force);
+            if (!(await ops.topicExists(p))) continue;
+            await onOwner(ctx, req, p, () => ops.deleteTopic(p, force), {
+              method: 'DELETE',
+              suffix: '',
+              query: { force: String(force) },
+            });
           }
         }
         await deletePartitionedTopic(ctx.policies, topic);
@@ -174,7 +182,8 @@ export function topicRoutes(app: FastifyInstance, ctx: AdminContext): void {
         const per: Record<string, TopicStats> = {};
         for (let i = 0; i < n; i++) {
           const p = partitionName(topic, i);
-          if (await ops.topicExists(p)) per[p.full] = await ops.stats(p);
+          if (!(await ops.topicExists(p))) continue;
+          per[p.full] = await onOwner(ctx, req, p, () => ops.stats(p), { method: 'GET', suffix: '/stats' });
         }
         return aggregatePartitionedStats(n, per, boolQuery(req, 'perPartition', true));
       }),
@@ -195,8 +204,13 @@ export function topicRoutes(app: FastifyInstance, ctx: AdminContext): void {
       `${T}/unload`,
       admin(async (req, reply, topic) => {
         for (const t of await targetsOf(ctx, topic)) {
-          if (t === topic && (await redirectIfNotOwner(ctx, req, reply, topic))) return;
-          await requireTopics(ctx).unloadTopic(t);
+          if (t === topic) {
+            if (await redirectIfNotOwner(ctx, req, reply, topic)) return;
+            await requireTopics(ctx).unloadTopic(t);
+          } else {
+            const ops = requireTopics(ctx);
+            await onOwner(ctx, req, t, () => ops.unloadTopic(t), { method: 'PUT', suffix: '/unload' });
+          }
         }
         await noContent(reply);
       }, 'unload topic'),
