@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { type ConfigOf, describeConfig, type LoadOptions, loadConfig } from '../../lib/config/index.ts';
+import { ENVELOPE_OVERHEAD_BYTES } from '../../lib/ledger/envelope.ts';
 import { BookieErrors } from './errors.ts';
 
 const KiB = 1024;
@@ -109,7 +110,7 @@ export const bookieConfigSpec = {
     default: 5 * MiB,
     min: 1 * KiB,
     max: 64 * MiB,
-    doc: 'largest entry envelope accepted',
+    doc: "largest entry payload accepted (the envelope around it adds 36 bytes); match the clients' entryBytesMax",
   },
   maxMasterKeyBytes: { type: 'int', default: 256, min: 0, max: 4096, doc: 'largest ledger master key' },
   grpcMaxMessageBytes: {
@@ -335,7 +336,7 @@ export function checkBookieConfig(cfg: BookieConfig): BookieConfig {
   if (cfg.advertisedHost === '') cfg.advertisedHost = hostname();
   if (cfg.diskUsageLwmThreshold > cfg.diskUsageThreshold)
     throw bad('diskUsageLwmThreshold must not exceed diskUsageThreshold');
-  const maxFrame = cfg.maxEntryBytes + FRAME_SLACK_BYTES;
+  const maxFrame = cfg.maxEntryBytes + ENVELOPE_OVERHEAD_BYTES + FRAME_SLACK_BYTES;
   if (cfg.journalFileBytes < 2 * maxFrame + cfg.journalGroupMaxBytes)
     throw bad('journalFileBytes must hold at least 2 max-size entries plus one group (journalGroupMaxBytes)');
   if (cfg.entryLogMaxBytes < maxFrame) throw bad('entryLogMaxBytes must hold one max-size entry');

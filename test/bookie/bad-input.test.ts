@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Status } from '../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
-import { encodeEnvelope } from '../../lib/ledger/envelope.ts';
+import { ENVELOPE_OVERHEAD_BYTES, encodeEnvelope } from '../../lib/ledger/envelope.ts';
 import { type AddSession, envelopeFor, payloadFor } from '../../services/bookie/testing/client.ts';
 import { stopAll } from '../harness/index.ts';
 import { bookieDirs, type RunningBookie, startBookieProcess } from './helpers.ts';
@@ -86,7 +86,11 @@ describe('bad input over gRPC (real process)', { concurrent: false }, () => {
       ['envelope names another entry', { ledgerId: 2, entryId: 1, body: good(2, 0) }, Status.BAD_REQUEST],
       ['envelope names another ledger', { ledgerId: 3, entryId: 0, body: good(2, 0) }, Status.BAD_REQUEST],
       ['wrong digest', { ledgerId: 2, entryId: 0, body: corrupt }, Status.DIGEST_MISMATCH],
-      ['entry too large', { ledgerId: 2, entryId: 0, payload: Buffer.alloc(70_000) }, Status.TOO_LARGE],
+      [
+        'entry too large',
+        { ledgerId: 2, entryId: 0, payload: Buffer.alloc(64 * 1024 + 1) },
+        Status.TOO_LARGE,
+      ],
       ['master key too long', { ledgerId: 2, entryId: 0, masterKey: Buffer.alloc(33) }, Status.BAD_REQUEST],
       [
         'master key mismatch',
@@ -105,6 +109,11 @@ describe('bad input over gRPC (real process)', { concurrent: false }, () => {
     expect((await b.client.readEntry({ ledgerId: 2n, entryId: 0n })).status).toBe(Status.NO_LEDGER);
     const tooMany = await session.add(Array.from({ length: 101 }, (_, i) => ({ ledgerId: 4, entryId: i })));
     expect(tooMany.every((r) => r.status === Status.BAD_REQUEST)).toBe(true);
+    // The limit is on the payload, as in the client (entryBytesMax): the envelope may be larger.
+    const atLimit = await session.add([{ ledgerId: 6, entryId: 0, payload: Buffer.alloc(64 * 1024, 1) }]);
+    expect(atLimit[0].status).toBe(Status.OK);
+    const read = await b.client.readEntry({ ledgerId: 6n, entryId: 0n });
+    expect(read.body.byteLength).toBe(64 * 1024 + ENVELOPE_OVERHEAD_BYTES);
     await b.client.fence(5);
     expect((await session.add([{ ledgerId: 5, entryId: 0 }]))[0].status).toBe(Status.FENCED);
     expect((await session.add([{ ledgerId: 1, entryId: 1, payload: Buffer.from('fine') }]))[0].status).toBe(

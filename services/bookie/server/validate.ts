@@ -62,9 +62,10 @@ export function validateAdd(
       why: 'must be 0 .. 2^53-1',
     });
   }
-  if (body.byteLength > cfg.maxEntryBytes) {
+  // The limit is on the payload, like the client's entryBytesMax: the envelope adds its header.
+  if (body.byteLength > cfg.maxEntryBytes + ENVELOPE_OVERHEAD_BYTES) {
     throw BookieErrors.make('BOOKIE_ENTRY_TOO_LARGE', {
-      bytes: body.byteLength,
+      bytes: body.byteLength - ENVELOPE_OVERHEAD_BYTES,
       maxBytes: cfg.maxEntryBytes,
     });
   }

@@ -9,6 +9,7 @@
  * fatal (the process restarts and replays the journal from the last good checkpoint).
  */
 import { mkdir } from 'node:fs/promises';
+import { ENVELOPE_OVERHEAD_BYTES } from '../../../lib/ledger/envelope.ts';
 import type { Logger } from '../../../lib/log/index.ts';
 import type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
 import { readSafeInt64BE } from '../journal/frame.ts';
@@ -89,7 +90,7 @@ export class LedgerStorage {
   }
 
   get maxFrameBytes(): number {
-    return this.cfg.maxEntryBytes + JOURNAL_FRAME_SLACK;
+    return this.cfg.maxEntryBytes + ENVELOPE_OVERHEAD_BYTES + JOURNAL_FRAME_SLACK;
   }
 
   /** Load the index, replay the journal after the last checkpoint, and start writing. */
