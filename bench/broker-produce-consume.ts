@@ -347,6 +347,8 @@ async function main(): Promise<void> {
     );
   } finally {
     await store.close();
+    // SIGTERM first: bookies then exit cleanly (and write --cpu-prof profiles when asked to).
+    await Promise.all(rc.bookies.map((b) => b.kill('SIGTERM').catch(() => undefined)));
     await rc.stop();
     await stopAll();
     await etcd.stop();

@@ -5,6 +5,7 @@
  * only: the broker runs in the child), which peers.md compares with other clients (nats.js ~40
  * µs/msg, ioredis ~11 µs/msg on this machine).
  * Usage: node bench/client-throughput.ts [--seconds 5] [--sizes 100,1024]
+ * (STANDALONE_NODE_ARGS="..." passes node flags to the standalone process.)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +38,8 @@ async function startStandalone(dir: string): Promise<{ url: string; stop: () => 
   const child = spawn(
     process.execPath,
     [
+      // STANDALONE_NODE_ARGS: node flags for the standalone process (V8 flags, --cpu-prof ...).
+      ...(process.env.STANDALONE_NODE_ARGS ? process.env.STANDALONE_NODE_ARGS.split(' ') : []),
       MAGNETAR,
       'standalone',
       '--data-dir',
