@@ -1,5 +1,5 @@
 /** Read-only mode by disk usage, and space reclaimed by compaction while reads go on (real processes). */
-import { statfs, readdir, stat, writeFile } from 'node:fs/promises';
+import { rename, statfs, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BookieState, Status } from '../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
@@ -20,6 +20,19 @@ async function entryLogBytes(dir: string): Promise<number> {
   return n;
 }
 
+/** Replace the probe file atomically: the bookie never reads a half-written figure. */
+async function setUsage(probe: string, usage: string): Promise<void> {
+  await writeFile(`${probe}.tmp`, usage);
+  await rename(`${probe}.tmp`, probe);
+}
+
+/** Entries the bookie's checkpoints have written to entry logs so far (its metric). */
+async function checkpointedEntries(httpPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const m = /^magnetar_bookie_checkpoint_entries_total\{[^}]*\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
 describe('disk usage and space reclamation (real processes)', { concurrent: false }, () => {
   it('reports real statfs figures by default', async () => {
     const dirs = bookieDirs();
@@ -38,7 +51,7 @@ describe('disk usage and space reclamation (real processes)', { concurrent: fals
 
   it('turns read-only above the threshold, keeps serving reads and recovery adds, and turns back below the low-water mark', async () => {
     const probe = join(tempDir('probe-'), 'usage');
-    await writeFile(probe, '0.10');
+    await setUsage(probe, '0.10');
     const b = await startBookieProcess('disk-1', bookieDirs(), [
       ...NO_METADATA,
       '--disk-usage-probe-file',
@@ -56,16 +69,16 @@ describe('disk usage and space reclamation (real processes)', { concurrent: fals
         .add([{ ledgerId: 1, entryId, payload: payloadFor(1, entryId, 50), recovery }])
         .then((r) => r[0].status);
     expect(await add(0)).toBe(Status.OK);
-    await writeFile(probe, '0.97');
+    await setUsage(probe, '0.97');
     await waitFor('read-only', async () => (await b.client.info()).state === BookieState.READ_ONLY);
     expect(await add(1)).toBe(Status.READ_ONLY);
     expect(await add(1, true)).toBe(Status.OK);
     expect((await b.client.readEntry({ ledgerId: 1n, entryId: 0n })).status).toBe(Status.OK);
-    await writeFile(probe, '0.92'); // between the marks: stays read-only
+    await setUsage(probe, '0.92'); // between the marks: stays read-only
     await new Promise((r) => setTimeout(r, 300));
     expect((await b.client.info()).state).toBe(BookieState.READ_ONLY);
     expect(await add(2)).toBe(Status.READ_ONLY);
-    await writeFile(probe, '0.50');
+    await setUsage(probe, '0.50');
     await waitFor('writable', async () => (await b.client.info()).state === BookieState.WRITABLE);
     expect(await add(2)).toBe(Status.OK);
     await s.end();
@@ -103,6 +116,11 @@ describe('disk usage and space reclamation (real processes)', { concurrent: fals
         })),
       );
       expect((await s.add(batch)).every((r) => r.status === Status.OK)).toBe(true);
+      // Each round gets its own checkpoint: a checkpoint writes its entries sorted by ledger, so
+      // one checkpoint of everything would give logs of one ledger each (deleted whole, never
+      // compacted). Round by round, every 256 KiB log mixes the live ledger (1/5) with the dead.
+      const flushed = (round + 1) * batch.length;
+      await waitFor('round checkpointed', async () => (await checkpointedEntries(b.httpPort)) >= flushed);
     }
     await waitFor(
       'entries flushed to entry logs',
