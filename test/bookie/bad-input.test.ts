@@ -136,6 +136,17 @@ describe('bad input over gRPC (real process)', { concurrent: false }, () => {
     const range = await c.readRange({ ledgerId: 1n, firstEntryId: 0n, maxEntries: 1 });
     expect(range.bodies).toHaveLength(1);
     expect(range.stopStatus).toBe(Status.OK);
+    // Striped ranges: bad strides are refused; a good one selects 0, 2, 4... and stops at 2.
+    for (const bad of [
+      { stridePeriod: 2, strideRun: 3 },
+      { stridePeriod: 2, strideRun: 1, firstRunPosition: 1 },
+      { strideRun: 1 },
+      { stridePeriod: 100_000, strideRun: 1 },
+    ])
+      expect((await c.readRange({ ledgerId: 1n, firstEntryId: 0n, ...bad })).status).toBe(Status.BAD_REQUEST);
+    const striped = await c.readRange({ ledgerId: 1n, firstEntryId: 0n, stridePeriod: 2, strideRun: 1 });
+    expect(striped.bodies).toHaveLength(1);
+    expect(striped.stopStatus).toBe(Status.NO_ENTRY);
     expect((await c.readLac({ ledgerId: 1n, previousLac: -2n })).status).toBe(Status.BAD_REQUEST);
     expect((await c.fence(1, Buffer.alloc(100))).status).toBe(Status.BAD_REQUEST);
     expect((await c.fence(-3)).status).toBe(Status.BAD_REQUEST);

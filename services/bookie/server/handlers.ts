@@ -28,7 +28,7 @@ import { BookieErrors, statusName, statusOf } from '../errors.ts';
 import { listEntries, missingLedger, type ReadOutcome, readEntry, readRange } from '../storage/reader.ts';
 import type { LedgerRecord } from '../storage/ledger-record.ts';
 import type { ServerContext } from './context.ts';
-import { entryIdOf, lacOf, ledgerIdOf, masterKeyOf } from './validate.ts';
+import { entryIdOf, lacOf, ledgerIdOf, masterKeyOf, strideOf } from './validate.ts';
 
 const EMPTY = new Uint8Array(0);
 const RANGE_SLACK_BYTES = 64 * 1024;
@@ -114,8 +114,9 @@ export function unaryHandlers(ctx: ServerContext) {
       const maxEntries = Math.min(req.maxEntries || cfg.maxReadRangeEntries, cfg.maxReadRangeEntries);
       const byteCap = cfg.grpcMaxMessageBytes - RANGE_SLACK_BYTES;
       const maxBytes = Math.min(req.maxBytes || byteCap, byteCap);
+      const stride = strideOf(req);
       if (req.fence) await storage.fence(ledgerId, masterKeyOf(req.masterKey, cfg));
-      const r = await readRange(storage, ledgerId, first, maxEntries, maxBytes);
+      const r = await readRange(storage, ledgerId, first, maxEntries, maxBytes, stride);
       const stopStatus = r.stop ? outcomeStatus(r.stop) : Status.OK;
       const status = r.bodies.length > 0 ? Status.OK : stopStatus;
       counted('read_range', Status.OK, r.bodies.length);

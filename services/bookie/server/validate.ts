@@ -7,6 +7,7 @@ import type { BookieConfig } from '../config.ts';
 import { BookieErrors } from '../errors.ts';
 import { envelopeDigestOk } from '../journal/crc.ts';
 import { readSafeInt64BE } from '../journal/frame.ts';
+import type { RangeStride } from '../storage/reader.ts';
 import { rawId, type WireAdd } from './add-codec.ts';
 
 const MAX_ID = BigInt(Number.MAX_SAFE_INTEGER);
@@ -35,6 +36,31 @@ export function lacOf(v: bigint, field: string): number {
     throw BookieErrors.make('BOOKIE_BAD_REQUEST', { why: `${field} ${String(v)} must be -1 .. 2^53-1` });
   }
   return Number(v);
+}
+
+/** Largest stride period (ensemble size) a striped ReadRange may ask for. */
+export const MAX_STRIDE_PERIOD = 1024;
+
+/** The stride of a ReadRange (bookie.proto ReadRangeRequest): undefined = consecutive entries. */
+export function strideOf(req: {
+  stridePeriod: number;
+  strideRun: number;
+  firstRunPosition: number;
+}): RangeStride | undefined {
+  const { stridePeriod: period, strideRun: run, firstRunPosition: position } = req;
+  if (period === 0) {
+    if (run !== 0 || position !== 0)
+      throw BookieErrors.make('BOOKIE_BAD_REQUEST', {
+        why: 'stride_run/first_run_position without stride_period',
+      });
+    return undefined;
+  }
+  if (period > MAX_STRIDE_PERIOD || run < 1 || run > period || position >= run) {
+    throw BookieErrors.make('BOOKIE_BAD_REQUEST', {
+      why: `stride ${run}/${period} from position ${position}: needs 1 <= run <= period <= ${MAX_STRIDE_PERIOD} and position < run`,
+    });
+  }
+  return run === period ? undefined : { period, run, position };
 }
 
 export function masterKeyOf(key: Uint8Array, cfg: Pick<BookieConfig, 'maxMasterKeyBytes'>): Uint8Array {

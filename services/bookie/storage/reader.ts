@@ -144,18 +144,45 @@ export interface RangeOutcome {
   readonly rec?: LedgerRecord;
 }
 
-/** Entries first.. in order until one is missing or a bound is reached. */
+/**
+ * Which entries a striped range selects: e >= first with (e - first + position) mod period < run
+ * (the runs a bookie holds in a round-robin ensemble; bookie.proto ReadRangeRequest).
+ */
+export interface RangeStride {
+  readonly period: number;
+  readonly run: number;
+  /** Position of `first` in its run (< run). */
+  readonly position: number;
+}
+
+/** The entry selected after `e` (a selected entry) by the stride; e + 1 without one. */
+function nextSelected(e: number, first: number, stride: RangeStride | undefined): number {
+  if (!stride) return e + 1;
+  const pos = (e - first + stride.position) % stride.period;
+  return pos + 1 < stride.run ? e + 1 : e + stride.period - pos;
+}
+
+/**
+ * Entries first.. in order (every entry, or those `stride` selects) until a selected one is
+ * missing or a bound is reached. A missing selected entry ends the range with its reason: the
+ * range never skips an entry it was asked for.
+ */
 export async function readRange(
   s: LedgerStorage,
   ledgerId: number,
   first: number,
   maxEntries: number,
   maxBytes: number,
+  stride?: RangeStride,
 ): Promise<RangeOutcome> {
   const bodies: Buffer[] = [];
   let bytes = 0;
   let rec = s.ledgers.get(ledgerId);
-  for (let e = first; bodies.length < maxEntries; e++) {
+  for (
+    let e = first;
+    bodies.length < maxEntries && e <= Number.MAX_SAFE_INTEGER;
+    e = nextSelected(e, first, stride)
+  ) {
     const r = await readEntry(s, ledgerId, e);
     if (r.status !== 'ok') return { bodies, stop: r, rec: r.rec ?? rec };
     rec = r.rec;
