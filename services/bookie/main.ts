@@ -3,17 +3,14 @@
  * `--describe-config`). Logs one JSON line with msg "bookie ready" and the bound ports once it
  * serves; SIGTERM/SIGINT shut it down cleanly; a storage failure exits with code 1.
  */
-import { setFlagsFromString } from 'node:v8';
 import { isMagnetarError } from '../../lib/errors/index.ts';
 import { createLogger } from '../../lib/log/index.ts';
+import { applyServiceGcTuning } from '../../lib/util/gc-tuning.ts';
 import { startBookie } from './bookie.ts';
 import { describeBookieConfig, loadBookieConfig } from './config.ts';
 
-// Adds arrive in buffers allocated by gRPC/HTTP/2 at up to hundreds of MB/s. By default V8 starts
-// a full GC every time external (Buffer) memory grows by a fixed amount, several per second here;
-// counting it in the global heap limit instead cuts those GCs (and the bookie's CPU per entry)
-// several-fold. Set before anything allocates.
-setFlagsFromString('--external-memory-accounted-in-global-limit');
+// Set before anything allocates (see lib/util/gc-tuning.ts).
+applyServiceGcTuning();
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -7,6 +7,7 @@
 import { AuthenticationService, AuthorizationService } from '../../lib/auth/index.ts';
 import { authConfigSpec, type AuthConfig } from '../../lib/auth/config.ts';
 import { createLogger } from '../../lib/log/index.ts';
+import { applyServiceGcTuning } from '../../lib/util/gc-tuning.ts';
 import { openMetadataStore } from '../../lib/metadata/index.ts';
 import { createMetrics } from '../../lib/metrics/index.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
@@ -18,6 +19,9 @@ import { type BrokerDeps, startBroker } from './broker.ts';
 import { type BrokerConfig, loadBrokerConfig } from './config.ts';
 import { clusterWiring } from './cluster-wiring.ts';
 import { openStorage } from './storage.ts';
+
+// Set before anything allocates (see lib/util/gc-tuning.ts).
+applyServiceGcTuning();
 
 function pick<T>(config: BrokerConfig, spec: Record<string, unknown>): T {
   return Object.fromEntries(Object.keys(spec).map((k) => [k, (config as Record<string, unknown>)[k]])) as T;

@@ -6,8 +6,12 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../lib/config/index.ts';
 import { isMagnetarError } from '../../lib/errors/index.ts';
+import { applyServiceGcTuning } from '../../lib/util/gc-tuning.ts';
 import { describeStandaloneConfig, loadStandaloneConfig, standaloneSettings } from './config.ts';
 import { type Standalone, standaloneLogger, startStandalone } from './standalone.ts';
+
+// Set before anything allocates (see lib/util/gc-tuning.ts).
+applyServiceGcTuning();
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
