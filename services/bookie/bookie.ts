@@ -15,7 +15,7 @@ import type { MetadataStore } from '../../lib/metadata/store.ts';
 import { type BookieConfig, checkBookieConfig } from './config.ts';
 import { type BookieMetrics, createBookieMetrics } from './metrics.ts';
 import { checkCookies } from './registration/cookie.ts';
-import { readLedgerIdWatermark } from './registration/ledger-id-watermark.ts';
+import { ledgerOpenInMetadata, readLedgerIdWatermark } from './registration/ledger-id-watermark.ts';
 import { lockDir, type DirLock } from './registration/dir-lock.ts';
 import { DiskMonitor, type DiskProbe, fileProbe, statfsProbe } from './registration/disk-monitor.ts';
 import { MetadataLedgerGc } from './registration/ledger-gc.ts';
@@ -100,6 +100,7 @@ export async function startBookie(config: BookieConfig, opts: StartOptions = {})
       log,
       hooks: storageHooks(metrics, waiters, onFatal),
       ledgerIdWatermark: () => readLedgerIdWatermark(store, cfg.clusterName),
+      ledgerOpenInMetadata: store ? (id) => ledgerOpenInMetadata(store, cfg.clusterName, id) : undefined,
     });
     cleanup.push(() => storage.close());
 

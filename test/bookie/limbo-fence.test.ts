@@ -115,23 +115,32 @@ describe('a bookie restarted after data loss', { concurrent: false }, () => {
       expect(meta?.lastEntryId).toBe(-1n);
       expect(a.running?.proc.logs()).toMatch(/every ledger created before now is in limbo/);
 
-      // A ledger allocated after the loss is outside the limbo: A takes its adds, and with B down
-      // its recovery, with another bookie of it down, decides "entry 5 is absent" from A's answer and
-      // the third bookie's. (A new client: the
-      // writer's id batch was reserved before the loss, so its next ids are conservatively in
-      // limbo.)
+      /** A new ledger whose ensemble includes A; its appends must not change the ensemble. */
+      const ledgerOnA = async (client: typeof writer) => {
+        let l = await client.createLedger(E3_QW3_QA2);
+        for (let i = 0; i < 50 && !l.metadata.segments[0].bookieIds.includes(a.id); i++)
+          l = await client.createLedger(E3_QW3_QA2);
+        expect(l.metadata.segments[0].bookieIds).toContain(a.id);
+        const ensemble = [...l.metadata.segments[0].bookieIds];
+        for (let i = 0; i < 5; i++) expect(await l.append(Buffer.from(`entry ${i}`))).toBe(i);
+        // No ensemble change (a change at entry 0 rewrites segment 0): A took every normal add.
+        const after = (await client.getLedgerMetadata(l.id))?.segments.map((g) => g.bookieIds);
+        expect(after).toEqual([ensemble]);
+        return { ledger: l, ensemble };
+      };
+
+      // The writer's id batch was reserved before the loss: its next ledger is inside the limbo's
+      // id range, but its metadata is OPEN (never fenced), so A takes its normal adds.
+      const early = await ledgerOnA(writer);
+      expect(early.ledger.id).toBeLessThan(ledger.id + 100);
+
+      // A ledger allocated after the loss (a new client reserves a new batch) is outside the limbo:
+      // with another bookie of it down, its recovery decides "entry 5 is absent" from A's answer
+      // and the third bookie's.
       const later = await connect();
       await waitFor('all registered', () => later.registry.writable().length === 4);
       clients.push(later);
-      let fresh = await later.createLedger(E3_QW3_QA2);
-      for (let i = 0; i < 50 && !fresh.metadata.segments[0].bookieIds.includes(a.id); i++)
-        fresh = await later.createLedger(E3_QW3_QA2);
-      expect(fresh.metadata.segments[0].bookieIds).toContain(a.id);
-      const ensemble = [...fresh.metadata.segments[0].bookieIds];
-      for (let i = 0; i < 5; i++) expect(await fresh.append(Buffer.from(`entry ${i}`))).toBe(i);
-      // No ensemble change (a change at entry 0 rewrites segment 0): A took every normal add.
-      const after = (await later.getLedgerMetadata(fresh.id))?.segments.map((g) => g.bookieIds);
-      expect(after).toEqual([ensemble]);
+      const { ledger: fresh, ensemble } = await ledgerOnA(later);
       const [other] = ensemble.filter((id) => id !== a.id);
       await kill(byId(other));
       const closed = await recoverer.openLedger(fresh.id, { recovery: true, password: PASSWORD });

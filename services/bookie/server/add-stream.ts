@@ -28,7 +28,8 @@ class AddStream {
   readonly #call: Call;
   readonly #queue: WireAddBatch[] = [];
   #busy = false;
-  #waitingForRoom = false;
+  /** Reading is paused: waiting for write-cache room or for a limbo check of the next message. */
+  #waiting = false;
   #inFlightBytes = 0;
   #inFlightMessages = 0;
   #out: Result[] = [];
@@ -69,7 +70,7 @@ class AddStream {
   }
 
   #drain(): void {
-    if (this.#busy || this.#waitingForRoom) return;
+    if (this.#busy || this.#waiting) return;
     this.#busy = true;
     try {
       while (this.#queue.length > 0 && !this.#dead) {
@@ -77,6 +78,11 @@ class AddStream {
         const bytes = messageBytes(req);
         if (!this.#ctx.closing && !this.#ctx.storage.hasRoom(bytes)) {
           this.#waitForRoom(bytes);
+          break;
+        }
+        const check = this.#ctx.closing ? undefined : this.#ctx.storage.limboCheck(req.entries);
+        if (check) {
+          this.#waitForLimboCheck(check);
           break;
         }
         this.#queue.shift();
@@ -90,9 +96,9 @@ class AddStream {
 
   /** The write cache is full: stop reading until a checkpoint frees room (or give up). */
   #waitForRoom(bytes: number): void {
-    this.#waitingForRoom = true;
+    this.#waiting = true;
     void this.#ctx.storage.waitForRoom(bytes, this.#ctx.cfg.writeCacheMaxWaitMs).then((ok) => {
-      this.#waitingForRoom = false;
+      this.#waiting = false;
       if (!ok) {
         const req = this.#queue.shift();
         if (req) this.#process(req, true);
@@ -102,9 +108,19 @@ class AddStream {
     });
   }
 
+  /** Normal adds to ledgers in limbo: their metadata is read first (storage.limboCheck). */
+  #waitForLimboCheck(check: Promise<void>): void {
+    this.#waiting = true;
+    void check.then(() => {
+      this.#waiting = false;
+      this.#drain();
+      this.#maybeFinish();
+    });
+  }
+
   #applyBackpressure(): void {
     const over =
-      this.#waitingForRoom ||
+      this.#waiting ||
       this.#blockedOnWrite ||
       this.#inFlightBytes > this.#ctx.cfg.maxInFlightAddBytesPerStream;
     if (over) this.#call.pause();
@@ -198,7 +214,7 @@ class AddStream {
 
   #maybeFinish(): void {
     if (!this.#ended || this.#inFlightMessages > 0 || this.#flushScheduled) return;
-    if (this.#queue.length > 0 || this.#waitingForRoom) return;
+    if (this.#queue.length > 0 || this.#waiting) return;
     this.#ctx.streams.delete(this);
     if (this.#dead) return;
     this.#dead = true;

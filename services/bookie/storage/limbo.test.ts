@@ -41,13 +41,18 @@ function dirs() {
   return { journalDir: join(root, 'journal'), ledgerDir: join(root, 'ledgers') };
 }
 
-function open(d: ReturnType<typeof dirs>, watermark: number | (() => number | undefined) | undefined) {
+function open(
+  d: ReturnType<typeof dirs>,
+  watermark: number | (() => number | undefined) | undefined,
+  ledgerOpenInMetadata?: (ledgerId: number) => Promise<boolean>,
+) {
   return LedgerStorage.open({
     ...d,
     cfg,
     log: silentLogger(),
     hooks: { onFatal: () => {} },
     ledgerIdWatermark: async () => (typeof watermark === 'function' ? watermark() : watermark),
+    ledgerOpenInMetadata,
   });
 }
 
@@ -127,5 +132,36 @@ describe('limbo', { concurrent: false }, () => {
     expect(t.limboMarker?.ledgerIdWatermark).toBeUndefined();
     expect(() => t.admitAdd(1_000, KEY, false)).toThrow(/BOOKIE_UNKNOWN_LEDGER_STATE/);
     await t.close();
+  });
+
+  it('a ledger in limbo whose metadata is OPEN after the loss (never fenced) takes normal adds again', async () => {
+    const d = dirs();
+    const states: Record<number, boolean | Error> = { 1: true, 2: false, 3: new Error('store down') };
+    const lookups: number[] = [];
+    const s = await open(d, undefined, async (id) => {
+      lookups.push(id);
+      const st = states[id];
+      if (st instanceof Error) throw st;
+      return st ?? false;
+    });
+    expect(s.limboCheck([{ ledgerId: 1, recovery: false }])).toBeUndefined(); // no limbo yet
+    await s.enterLimbo('test: data lost');
+    const normal = (ledgerId: number) => [{ ledgerId, recovery: false }];
+    expect(s.limboCheck([{ ledgerId: 1, recovery: true }])).toBeUndefined(); // recovery adds: no check
+    await s.limboCheck([...normal(1), ...normal(1), ...normal(2), ...normal(3)]);
+    expect(lookups).toEqual([1, 2, 3]);
+    await add(s, 1, 0, false);
+    expect((await readEntry(s, 1, 0)).status).toBe('ok');
+    expect((await readEntry(s, 1, 1)).status).toBe('unknown'); // entries stay in limbo for reads
+    expect(() => s.admitAdd(2, KEY, false)).toThrow(/BOOKIE_UNKNOWN_LEDGER_STATE/);
+    expect(() => s.admitAdd(3, KEY, false)).toThrow(/BOOKIE_UNKNOWN_LEDGER_STATE/);
+    // Known states are remembered; an unreadable one is read again.
+    expect(s.limboCheck([...normal(1), ...normal(2)])).toBeUndefined();
+    await s.limboCheck(normal(3));
+    expect(lookups).toEqual([1, 2, 3, 3]);
+    // A fence taken now is durable here: the ledger refuses normal adds whatever its metadata.
+    await s.fence(1, KEY);
+    expect(() => s.admitAdd(1, KEY, false)).toThrow(/FENCED/);
+    await s.close();
   });
 });

@@ -4,7 +4,8 @@
  * wiped or replaced dirs (dataLossRecovery), or its journal lost records in the middle. While it
  * is there, a ledger this bookie does not know is answered UNKNOWN_LEDGER_STATE instead of
  * NO_LEDGER, and every ledger it knows or learns of is in limbo (never "no such entry", and
- * normal adds are refused: the bookie may have forgotten a fence it had taken).
+ * normal adds are refused: the bookie may have forgotten a fence it had taken, unless the
+ * ledger's metadata is still OPEN, see LedgerStorage.limboCheck).
  * Only an operator removes it, once the auditor has re-replicated the ledgers.
  *
  * Scope: the marker records the ledger id allocator's counter as read after the loss

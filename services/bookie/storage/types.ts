@@ -52,4 +52,9 @@ export interface StorageOptions {
    * limbo entered at runtime to the ledgers that existed. Absent: the limbo covers every ledger.
    */
   readonly ledgerIdWatermark?: () => Promise<number | undefined>;
+  /**
+   * Whether a ledger's metadata is OPEN now (registration/ledger-id-watermark.ts): an OPEN ledger
+   * was never fenced, so limbo need not refuse its normal adds. Absent: limbo always refuses them.
+   */
+  readonly ledgerOpenInMetadata?: (ledgerId: number) => Promise<boolean>;
 }
