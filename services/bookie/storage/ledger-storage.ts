@@ -26,6 +26,7 @@ import type { CheckpointState } from './index-records.ts';
 import { IndexStore } from './index-store.ts';
 import { LedgerRecord } from './ledger-record.ts';
 import { type LimboMarker, limboCovers, readLimbo, writeLimbo } from './limbo.ts';
+import { LimboAdmission } from './limbo-admission.ts';
 import { ReadCache } from './read-cache.ts';
 import { CacheRoom } from './room.ts';
 import { WriteCache } from './write-cache.ts';
@@ -33,10 +34,6 @@ import { WriteCache } from './write-cache.ts';
 export type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
 
 const JOURNAL_FRAME_SLACK = 64;
-/** Metadata reads of limbo ledgers in flight at once (more wait for a later message). */
-const MAX_LIMBO_CHECKS = 1000;
-/** Limbo ledgers whose metadata state is remembered (past it, further ones keep refusing: safe). */
-const MAX_OPEN_SEEN = 1_000_000;
 const INITIAL_CHECKPOINT: CheckpointState = {
   version: 1,
   journalFileId: 0,
@@ -53,14 +50,7 @@ export class LedgerStorage {
   readonly log: Logger;
   readonly hooks: StorageHooks;
   readonly #ledgerIdWatermark: (() => Promise<number | undefined>) | undefined;
-  readonly #ledgerOpenInMetadata: ((ledgerId: number) => Promise<boolean>) | undefined;
-  /**
-   * Limbo ledgers whose metadata was read since the start: true = OPEN (never fenced: normal adds
-   * are fine), false = not OPEN (it never becomes OPEN again) or absent.
-   */
-  readonly #openSeen = new Map<number, boolean>();
-  /** Metadata reads in flight for `limboCheck`. */
-  readonly #openChecks = new Map<number, Promise<void>>();
+  readonly #admission: LimboAdmission;
   /** Some ledger was put in limbo by itself (corrupt or missing entry) since the start. */
   #limboSeen = false;
   readonly ledgers: Map<number, LedgerRecord>;
@@ -95,7 +85,7 @@ export class LedgerStorage {
     this.log = o.log;
     this.hooks = o.hooks;
     this.#ledgerIdWatermark = o.ledgerIdWatermark;
-    this.#ledgerOpenInMetadata = o.ledgerOpenInMetadata;
+    this.#admission = new LimboAdmission(o.ledgerOpenInMetadata, o.log);
     this.ledgers = loaded.ledgers;
     this.logLive = loaded.logLive;
     this.index = loaded.store;
@@ -210,7 +200,7 @@ export class LedgerStorage {
     const rec = this.#withKey(ledgerId, masterKey);
     if (recovery) return rec;
     if (rec.fenced) throw BookieErrors.make('BOOKIE_LEDGER_FENCED', { ledgerId });
-    if (rec.limbo && this.#openSeen.get(ledgerId) !== true)
+    if (rec.limbo && !this.#admission.seenOpen(ledgerId))
       throw BookieErrors.make('BOOKIE_UNKNOWN_LEDGER_STATE', {
         ledgerId,
         why: 'ledger in limbo: a fence taken before the data loss may be forgotten, normal adds are refused',
@@ -230,46 +220,13 @@ export class LedgerStorage {
     return rec;
   }
 
-  /**
-   * Before normal adds to ledgers in limbo are admitted: read their metadata, once per ledger and
-   * process. One seen OPEN after the loss was never fenced (fences follow the IN_RECOVERY CAS and
-   * the state never returns to OPEN), so it may take normal adds; its entries stay in limbo for
-   * reads. Resolves when the reads are done (failures leave the ledger refusing); undefined when
-   * nothing needs reading.
-   */
+  /** Before normal adds to ledgers in limbo are admitted: see LimboAdmission.check. */
   limboCheck(entries: readonly { ledgerId: number; recovery: boolean }[]): Promise<void> | undefined {
-    const lookup = this.#ledgerOpenInMetadata;
-    if (!lookup || !(this.limboMarker || this.#limboSeen)) return undefined;
-    let waits: Promise<void>[] | undefined;
-    let prevId = -1;
-    for (const e of entries) {
-      const id = e.ledgerId;
-      if (id === prevId) continue;
-      prevId = id;
-      if (e.recovery || !Number.isSafeInteger(id) || id < 0 || this.#openSeen.has(id)) continue;
+    if (!(this.limboMarker || this.#limboSeen)) return undefined;
+    return this.#admission.check(entries, (id) => {
       const rec = this.ledgers.get(id);
-      if (rec ? !rec.limbo || rec.fenced : !limboCovers(this.limboMarker, id)) continue;
-      let p = this.#openChecks.get(id);
-      if (!p) {
-        if (this.#openChecks.size >= MAX_LIMBO_CHECKS) continue; // refused until reads finish
-        p = lookup(id).then(
-          (open) => {
-            this.#openChecks.delete(id);
-            if (this.#openSeen.size < MAX_OPEN_SEEN) this.#openSeen.set(id, open);
-          },
-          (err: unknown) => {
-            this.#openChecks.delete(id);
-            this.log.warn(
-              { err, ledgerId: id },
-              'ledger metadata unreadable: limbo keeps refusing normal adds',
-            );
-          },
-        );
-        this.#openChecks.set(id, p);
-      }
-      (waits ??= []).push(p);
-    }
-    return waits && Promise.all(waits).then(() => undefined);
+      return rec ? rec.limbo && !rec.fenced : limboCovers(this.limboMarker, id);
+    });
   }
 
   /** Copy an admitted entry into the journal; pass the returned copy to `applyAdd` (or `abandonAdd`). */
