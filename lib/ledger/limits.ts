@@ -45,14 +45,14 @@ export const ledgerLimitsSpec = {
     default: 256,
     min: 1,
     max: 4096,
-    doc: 'Read requests of one read() call in flight at once (a striped bookie holds runs of only Qw entries).',
+    doc: 'Read requests of one read() call in flight at once.',
   },
   readRangeEntriesMax: {
     type: 'int',
     default: 1000,
     min: 1,
     max: 100_000,
-    doc: 'Most entries asked for in one ReadRange request (fragments with E = Qw).',
+    doc: 'Most entries asked for in one ReadRange request (a stripe: with E > Qw every E-th entry).',
   },
   readRangeBytesMax: {
     type: 'int',

@@ -3,10 +3,11 @@
  * QuorumLacOp. Every body is verified here, end to end: its digest, and that it carries the
  * ledger and entry ids that were asked for.
  *
- * Contiguous entries held by one bookie are fetched with one ReadRange: bookie index
- * (e + Qw − 1) mod E holds entries e … e + Qw − 1 (all of them when E = Qw). Entries a range did
- * not return fall back to single reads, which move to the next bookie of the write set on an
- * error and also after the speculative delay.
+ * Bulk reads go by stripes (protocol/read-stripes.ts): with E > Qw the entries of a fragment
+ * congruent mod E share a write set, and one striped ReadRange (period E, run 1) to one bookie of
+ * it fetches up to readRangeEntriesMax of them; with E = Qw a plain range does. Whatever a range
+ * did not return falls back to single reads, which move to the next bookie of the write set on
+ * an error and also after the speculative delay, and fail when no bookie has the entry.
  */
 import { Status } from '../../gen/magnetar/bookie/v1/bookie_pb.ts';
 import { assert } from '../../assert.ts';
@@ -14,6 +15,7 @@ import { type DecodedEnvelope, decodeEnvelope } from '../envelope.ts';
 import { ledgerError } from '../errors.ts';
 import { writeSet } from '../protocol/distribution.ts';
 import { ensembleFor, lastSegment, type LedgerMeta, segmentFor } from '../protocol/metadata.ts';
+import { type Stripe, stripeLength, stripePeriod, stripesOf } from '../protocol/read-stripes.ts';
 import { EntryReadOp, type EntryReadEffect, QuorumLacOp, type ReadReply } from '../protocol/quorum-ops.ts';
 import type { DriverContext } from './context.ts';
 import type { TimerHandle } from './env.ts';
@@ -97,64 +99,106 @@ export class EntryReader {
     });
   }
 
-  /**
-   * The run starting at `e`, read from one bookie with one ReadRange. The bookie at position p of
-   * e's write set also holds e+1 … e+p (every entry when E = Qw), so the run goes to the last
-   * healthy position. Planned when a worker takes it, so it avoids bookies that just failed.
-   */
-  #nextRun(meta: LedgerMeta, e: number, last: number): { first: number; last: number; bookieId: string } {
-    const seg = segmentFor(meta, e);
-    const after = meta.segments.find((s) => s.firstEntryId > seg.firstEntryId);
-    const segEnd = after === undefined ? Number.MAX_SAFE_INTEGER : after.firstEntryId - 1;
-    const ws = writeSet(e, seg.bookieIds, meta);
-    let p = ws.length - 1;
-    while (p > 0 && this.#suspect(ws[p])) p--;
-    const length = meta.ensembleSize > meta.writeQuorum ? p + 1 : this.#ctx.limits.readRangeEntriesMax;
-    return { first: e, last: Math.min(last, segEnd, e + length - 1), bookieId: ws[p] };
-  }
-
   /** Entries first..last (caller checked they are confirmed), in order. */
   async readMany(meta: LedgerMeta, first: number, last: number): Promise<DecodedEnvelope[]> {
     assert(first >= 0 && last >= first, 'bad read range', { first, last });
     const out = new Array<DecodedEnvelope>(last - first + 1);
-    let next = first;
+    const stripes = this.#plan(meta, first, last);
+    let next = 0;
     const worker = async () => {
-      while (next <= last) {
-        const run = this.#nextRun(meta, next, last);
-        next = run.last + 1;
-        const got =
-          run.first === run.last ? [] : await this.#readRange(meta, run.first, run.last, run.bookieId);
-        got.forEach((d, i) => {
-          out[run.first - first + i] = d;
+      while (next < stripes.length) {
+        const { stripe, bookieIds } = stripes[next++];
+        await this.#readStripe(meta, stripe, bookieIds, (e, d) => {
+          out[e - first] = d;
         });
-        for (let e = run.first + got.length; e <= run.last; e++) out[e - first] = await this.readOne(meta, e);
       }
     };
-    const workers = Math.min(this.#ctx.limits.readConcurrencyMax, last - first + 1);
+    const workers = Math.min(this.#ctx.limits.readConcurrencyMax, stripes.length);
     await Promise.all(Array.from({ length: workers }, worker));
     return out;
   }
 
-  /** Entries a..b from `bookieId`, which holds them all; returns the verified prefix it sent. */
-  #readRange(meta: LedgerMeta, a: number, b: number, bookieId: string): Promise<DecodedEnvelope[]> {
+  /** The stripes of first..last, fragment by fragment, each with its fragment's ensemble. */
+  #plan(meta: LedgerMeta, first: number, last: number): { stripe: Stripe; bookieIds: readonly string[] }[] {
+    const out: { stripe: Stripe; bookieIds: readonly string[] }[] = [];
+    const period = stripePeriod(meta);
+    for (let e = first; e <= last; ) {
+      const seg = segmentFor(meta, e);
+      const after = meta.segments.find((s) => s.firstEntryId > seg.firstEntryId);
+      const end = Math.min(last, after === undefined ? last : after.firstEntryId - 1);
+      for (const stripe of stripesOf(e, end, period, this.#ctx.limits.readRangeEntriesMax))
+        out.push({ stripe, bookieIds: seg.bookieIds });
+      e = end + 1;
+    }
+    return out;
+  }
+
+  /**
+   * One stripe: striped ReadRanges from one replica (a healthy one, another one after each short
+   * answer); the first entry a range did not return goes to a single read (other replicas,
+   * speculation, an error when no replica has it), and the range resumes after it. Every step
+   * moves forward by at least one entry, so this ends.
+   */
+  async #readStripe(
+    meta: LedgerMeta,
+    stripe: Stripe,
+    ensemble: readonly string[],
+    put: (entryId: number, d: DecodedEnvelope) => void,
+  ): Promise<void> {
+    const { period, last } = stripe;
+    const replicas = writeSet(stripe.first, ensemble, meta);
+    let e = stripe.first;
+    let shortAnswers = 0;
+    while (e <= last) {
+      const want = stripeLength(e, last, period);
+      if (want > 1) {
+        const healthy = replicas.filter((b) => !this.#suspect(b));
+        const pool = healthy.length > 0 ? healthy : replicas;
+        const r = await this.#readRange(meta, e, want, period, pool[shortAnswers % pool.length]);
+        for (const d of r.entries) {
+          put(e, d);
+          e += period;
+        }
+        if (e > last || (r.complete && r.entries.length > 0)) continue;
+        shortAnswers++;
+      }
+      put(e, await this.readOne(meta, e));
+      e += period;
+    }
+  }
+
+  /**
+   * Up to `want` entries a, a + period, … from `bookieId` (a striped range when period > 1).
+   * Returns the verified prefix, and whether the bookie stopped only at a bound (not at a
+   * missing, unreadable or corrupt entry).
+   */
+  #readRange(
+    meta: LedgerMeta,
+    a: number,
+    want: number,
+    period: number,
+    bookieId: string,
+  ): Promise<{ entries: DecodedEnvelope[]; complete: boolean }> {
     const { limits, transport } = this.#ctx;
     const req = {
       ledgerId: meta.ledgerId,
       firstEntryId: a,
-      maxEntries: b - a + 1,
+      maxEntries: want,
       maxBytes: limits.readRangeBytesMax,
+      stride: period > 1 ? { period, run: 1, position: 0 } : undefined,
     };
     return new Promise((resolve) => {
       transport.readRange(bookieId, req, limits.bookieRequestTimeoutMs, (r) => {
         this.#noteReply(bookieId, r.status);
-        const out: DecodedEnvelope[] = [];
-        if (r.status !== Status.OK) return resolve(out);
-        for (const body of r.bodies.slice(0, b - a + 1)) {
-          const c = classifyBody(body, meta.ledgerId, a + out.length);
+        const entries: DecodedEnvelope[] = [];
+        if (r.status !== Status.OK) return resolve({ entries, complete: false });
+        const bodies = r.bodies.slice(0, want);
+        for (const body of bodies) {
+          const c = classifyBody(body, meta.ledgerId, a + entries.length * period);
           if (c.kind !== 'found') break;
-          out.push(decodeEnvelope(body) as DecodedEnvelope);
+          entries.push(decodeEnvelope(body) as DecodedEnvelope);
         }
-        resolve(out);
+        resolve({ entries, complete: entries.length === bodies.length && r.stopStatus === Status.OK });
       });
     });
   }

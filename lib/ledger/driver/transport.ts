@@ -41,11 +41,25 @@ export interface ReadEntryReply {
   readonly maxLac?: number;
 }
 
+/**
+ * A striped range selects only entries e >= first with (e − first + position) mod period < run
+ * (bookie.proto ReadRangeRequest.stride_*): the runs one bookie of a round-robin ensemble holds.
+ * Needs 1 <= run <= period and position < run.
+ */
+export interface RangeStride {
+  readonly period: number;
+  readonly run: number;
+  readonly position: number;
+}
+
 export interface ReadRangeRequest {
   readonly ledgerId: number;
   readonly firstEntryId: number;
+  /** Counts selected entries when `stride` is set. */
   readonly maxEntries: number;
   readonly maxBytes: number;
+  /** Undefined: consecutive entries. */
+  readonly stride?: RangeStride;
 }
 
 export interface ReadRangeReply {

@@ -249,6 +249,9 @@ export class GrpcBookieTransport implements BookieTransport {
       firstEntryId: BigInt(req.firstEntryId),
       maxEntries: req.maxEntries,
       maxBytes: req.maxBytes,
+      stridePeriod: req.stride?.period ?? 0,
+      strideRun: req.stride?.run ?? 0,
+      firstRunPosition: req.stride?.position ?? 0,
     };
     this.#unary<typeof msg, ReadRangeResponse, ReadRangeReply>(
       bookieId,

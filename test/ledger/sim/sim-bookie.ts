@@ -14,6 +14,7 @@ import type {
   AddRequest,
   LacReplyMsg,
   ReadEntryReply,
+  RangeStride,
   ReadRangeReply,
   ReplyStatus,
 } from '../../../lib/ledger/driver/transport.ts';
@@ -170,23 +171,44 @@ export class SimBookie extends SimNode {
     return { status: l ? Status.NO_ENTRY : Status.NO_LEDGER };
   }
 
+  /**
+   * ReadRange with the real bookie's semantics (services/bookie/storage/reader.ts readRange):
+   * entries first.. in order, or with a stride only e >= first with
+   * (e − first + position) mod period < run; stops at the first selected entry missing (never
+   * skipping one), at maxEntries selected entries, or before going over maxBytes (at least one).
+   */
   handleReadRange(
     ledgerId: number,
     first: number,
     maxEntries: number,
+    maxBytes: number,
+    stride: RangeStride | undefined,
     reply: (r: ReadRangeReply) => void,
   ): void {
+    if (stride && !(stride.run >= 1 && stride.run <= stride.period && stride.position < stride.run)) {
+      reply({ status: Status.BAD_REQUEST, bodies: [], stopStatus: Status.BAD_REQUEST });
+      return;
+    }
     const bodies: Uint8Array[] = [];
+    let bytes = 0;
     let stop: ReplyStatus = Status.OK;
-    for (let e = first; bodies.length < maxEntries; e++) {
+    for (let e = first; bodies.length < maxEntries; e = nextSelected(e, first, stride)) {
       const r = this.#readNow(ledgerId, e);
       if (r.status !== Status.OK) {
         stop = r.status;
         break;
       }
+      if (bodies.length > 0 && bytes + r.body!.length > maxBytes) break;
       bodies.push(r.body!);
+      bytes += r.body!.length;
     }
     reply({ status: bodies.length > 0 ? Status.OK : stop, bodies, stopStatus: stop });
+  }
+
+  /** Test hook: forget one entry (a replica missing an entry in the middle of a stride). */
+  dropEntry(ledgerId: number, entryId: number): void {
+    this.#mem.get(ledgerId)?.entries.delete(entryId);
+    this.#disk.get(ledgerId)?.entries.delete(entryId);
   }
 
   handleReadLac(
@@ -294,4 +316,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
       Buffer.from(b.buffer, b.byteOffset, b.byteLength),
     ) === 0
   );
+}
+
+/** The entry a range selects after `e` (itself selected): e + 1, or the next run's first entry. */
+function nextSelected(e: number, first: number, stride: RangeStride | undefined): number {
+  if (!stride) return e + 1;
+  const pos = (e - first + stride.position) % stride.period;
+  return pos + 1 < stride.run ? e + 1 : e + stride.period - pos;
 }

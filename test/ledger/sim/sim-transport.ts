@@ -23,7 +23,7 @@ export class SimTransport implements BookieTransport {
   readonly #sched: Scheduler;
   readonly #bookies: ReadonlyMap<string, SimBookie>;
   /** Counters for assertions on batching-independent behaviour. */
-  readonly sent = { add: 0, read: 0, fence: 0, readLac: 0 };
+  readonly sent = { add: 0, read: 0, range: 0, fence: 0, readLac: 0 };
 
   constructor(node: SimNode, net: SimNetwork, sched: Scheduler, bookies: ReadonlyMap<string, SimBookie>) {
     this.#node = node;
@@ -104,7 +104,7 @@ export class SimTransport implements BookieTransport {
     timeoutMs: number,
     cb: (r: ReadRangeReply) => void,
   ): void {
-    this.sent.read++;
+    this.sent.range++;
     const failed = (status: ReplyStatus): ReadRangeReply => ({ status, bodies: [], stopStatus: status });
     this.#call<ReadRangeReply>(
       bookieId,
@@ -113,7 +113,8 @@ export class SimTransport implements BookieTransport {
       failed(TransportStatus.TIMEOUT),
       failed(TransportStatus.UNAVAILABLE),
       cb,
-      (b, respond) => b.handleReadRange(req.ledgerId, req.firstEntryId, req.maxEntries, respond),
+      (b, respond) =>
+        b.handleReadRange(req.ledgerId, req.firstEntryId, req.maxEntries, req.maxBytes, req.stride, respond),
     );
   }
 
