@@ -102,7 +102,13 @@ describe('a broker joining the cluster', { concurrent: false }, () => {
     await c.lookupUntil(topic, broker.brokerServiceUrl);
     expect((await c.createProducer(topic, 2n)).type).toBe(T.PRODUCER_SUCCESS);
     expect((await fetch(`${web}/ready`)).status).toBe(200);
-    expect(await (await fetch(`${web}/admin/v2/brokers/${CLUSTER}`)).json()).toEqual([broker.brokerId]);
+    // The active-broker list is mirrored from registrations by a watch: it catches up, it is not
+    // read-your-writes for the broker's own registration.
+    const brokerId = broker.brokerId;
+    await eventually(async () => {
+      const listed = (await (await fetch(`${web}/admin/v2/brokers/${CLUSTER}`)).json()) as string[];
+      return listed.length === 1 && listed[0] === brokerId;
+    }, 'the admin API listing this broker');
     c.close();
   });
 });

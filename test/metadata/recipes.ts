@@ -152,8 +152,10 @@ export function recipesContract(target: ContractTarget): void {
       const waiting = new Election({ store: peer, prefix, session: s2, value: bytes('2') });
       const campaign = waiting.campaign();
       await waitFor('candidacy', async () => (await store.get(waiting.key)) !== undefined);
+      // Handle the rejection before deleting: the watch can end the campaign before delete() returns.
+      const aborted = expectCode(campaign, 'CAMPAIGN_ABORTED');
       await store.delete(waiting.key);
-      await expectCode(campaign, 'CAMPAIGN_ABORTED');
+      await aborted;
       await s2.close();
       await expectCode(
         new Election({ store: peer, prefix, session: s2, value: bytes('x') }).campaign(),
