@@ -3,43 +3,21 @@
  * fence) and accepts recovery adds; the limbo covers only ledgers allocated before the loss (id
  * below the watermark), and survives a restart with the same scope.
  */
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../../../lib/ledger/envelope.ts';
 import { silentLogger } from '../../../lib/log/index.ts';
-import { removeTempDirs, tempDir } from '../../../test/harness/tmp.ts';
+import { removeTempDirs } from '../../../test/harness/tmp.ts';
+import { storageDirs, TEST_MASTER_KEY, testStorageConfig } from '../testing/storage-fixture.ts';
 import { LedgerStorage, type StorageConfig } from './ledger-storage.ts';
 import { limboCovers, readLimbo } from './limbo.ts';
 import { readEntry } from './reader.ts';
 
 afterAll(removeTempDirs);
 
-const KEY = Buffer.from('secret');
-const cfg: StorageConfig = {
-  journalGroupWaitMs: 1,
-  journalGroupMaxBytes: 64 * 1024,
-  journalFlushWhenIdle: true,
-  journalFileBytes: 1024 * 1024,
-  journalRecycledFiles: 2,
-  maxEntryBytes: 64 * 1024,
-  writeCacheMaxBytes: 4 * 1024 * 1024,
-  readCacheMaxBytes: 1024 * 1024,
-  readAheadEntries: 10,
-  readAheadMaxBytes: 64 * 1024,
-  checkpointIntervalMs: 3_600_000,
-  entryLogMaxBytes: 256 * 1024,
-  indexLogMaxBytes: 64 * 1024,
-  gcIntervalMs: 3_600_000,
-  gcMinorThreshold: 0.2,
-  gcMinorIntervalMs: 3_600_000,
-  gcMajorThreshold: 0.8,
-  gcMajorIntervalMs: 3_600_000,
-};
+const KEY = TEST_MASTER_KEY;
+const cfg: StorageConfig = testStorageConfig;
 
-function dirs() {
-  const root = tempDir('limbo-');
-  return { journalDir: join(root, 'journal'), ledgerDir: join(root, 'ledgers') };
-}
+const dirs = () => storageDirs('limbo');
 
 function open(
   d: ReturnType<typeof dirs>,

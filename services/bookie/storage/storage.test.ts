@@ -3,40 +3,18 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../../../lib/ledger/envelope.ts';
 import { silentLogger } from '../../../lib/log/index.ts';
-import { removeTempDirs, tempDir } from '../../../test/harness/tmp.ts';
+import { removeTempDirs } from '../../../test/harness/tmp.ts';
+import { storageDirs, TEST_MASTER_KEY, testStorageConfig } from '../testing/storage-fixture.ts';
 import type { GcStats } from './gc.ts';
 import { LedgerStorage, type StorageConfig } from './ledger-storage.ts';
 import { listEntries, readEntry, readRange } from './reader.ts';
 
 afterAll(removeTempDirs);
 
-const KEY = Buffer.from('secret');
+const KEY = TEST_MASTER_KEY;
+const baseCfg: StorageConfig = testStorageConfig;
 
-const baseCfg: StorageConfig = {
-  journalGroupWaitMs: 1,
-  journalGroupMaxBytes: 64 * 1024,
-  journalFlushWhenIdle: true,
-  journalFileBytes: 1024 * 1024,
-  journalRecycledFiles: 2,
-  maxEntryBytes: 64 * 1024,
-  writeCacheMaxBytes: 4 * 1024 * 1024,
-  readCacheMaxBytes: 1024 * 1024,
-  readAheadEntries: 10,
-  readAheadMaxBytes: 64 * 1024,
-  checkpointIntervalMs: 3_600_000,
-  entryLogMaxBytes: 256 * 1024,
-  indexLogMaxBytes: 64 * 1024,
-  gcIntervalMs: 3_600_000,
-  gcMinorThreshold: 0.2,
-  gcMinorIntervalMs: 3_600_000,
-  gcMajorThreshold: 0.8,
-  gcMajorIntervalMs: 3_600_000,
-};
-
-function dirs() {
-  const root = tempDir('storage-');
-  return { journalDir: join(root, 'journal'), ledgerDir: join(root, 'ledgers') };
-}
+const dirs = () => storageDirs('storage');
 
 async function openStorage(d: { journalDir: string; ledgerDir: string }, cfg: Partial<StorageConfig> = {}) {
   const fatal: Error[] = [];

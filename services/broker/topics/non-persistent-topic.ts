@@ -96,16 +96,7 @@ export class NonPersistentTopic extends TopicBase implements Topic {
   }
 
   counters(): TopicCounters {
-    let consumers = 0;
-    for (const s of this.subscriptions.values()) consumers += s.consumerCount;
-    return {
-      producers: this.producers.size,
-      consumers,
-      msgRateIn: this.in.msgs.rate(),
-      msgRateOut: this.out.msgs.rate(),
-      bytesInPerSec: this.in.bytes.rate(),
-      bytesOutPerSec: this.out.bytes.rate(),
-    };
+    return this.countersOf(this.subscriptions.values(), this.out);
   }
 
   /**

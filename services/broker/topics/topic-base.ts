@@ -11,7 +11,7 @@ import type { PublisherStats } from '../service.ts';
 import { ProducerSet } from './producer-set.ts';
 import { TrafficMeter } from './rates.ts';
 import { PublishThrottle, SubscribeRateGate } from './throttles.ts';
-import type { ProducerEndpoint } from './topic.ts';
+import type { ProducerEndpoint, TopicCounters } from './topic.ts';
 
 export interface TopicLimits {
   readonly maxProducers: number;
@@ -66,6 +66,20 @@ export abstract class TopicBase {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Producer/consumer counts and traffic rates, shared by both kinds of topic. */
+  protected countersOf(subscriptions: Iterable<{ consumerCount: number }>, out: TrafficMeter): TopicCounters {
+    let consumers = 0;
+    for (const s of subscriptions) consumers += s.consumerCount;
+    return {
+      producers: this.producers.size,
+      consumers,
+      msgRateIn: this.in.msgs.rate(),
+      msgRateOut: out.msgs.rate(),
+      bytesInPerSec: this.in.bytes.rate(),
+      bytesOutPerSec: out.bytes.rate(),
+    };
   }
 
   protected checkOpen(): void {
