@@ -7,14 +7,15 @@
  * send time, so client stalls count). Prints its figures; asserts nothing.
  */
 import { spawn } from 'node:child_process';
-import { setFlagsFromString } from 'node:v8';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { type BatchEntry, BenchAddClient } from './lib/add-client.ts';
 import { measureDisk } from './lib/disk.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
 
 // The client allocates a buffer per message too: same GC setting as the bookie (see its main.ts).
 setFlagsFromString('--external-memory-accounted-in-global-limit');
@@ -248,6 +249,7 @@ async function main() {
     );
   }
   const seqMbs = disk[0].mbPerSec;
+  const seqDropMbs = disk[3]?.mbPerSec ?? 0;
   const bookie = await startBookie();
   console.log(`\nbookie at ${bookie.address} (default settings)\n`);
   // Warm-up (not reported): JIT, and journal files recycled rather than freshly zero-filled, as in
@@ -272,15 +274,21 @@ async function main() {
     const cpuNote =
       `cpu/entry: bookie ${(((cpu1 - cpu0) * 1e6) / entries).toFixed(1)} us, ` +
       `client ${((own1.user + own1.system) / entries).toFixed(1)} us`;
+    const stages = ['magnetar_bookie_add_batch_latency_seconds', 'magnetar_bookie_journal_fsync_seconds'];
+    const before = await Promise.all(stages.map((n) => scrapeHistogram(bookie.httpPort, n)));
     const half = await openLoop(bookie.address, s, max.rate / 2, counters);
+    const after = await Promise.all(stages.map((n) => scrapeHistogram(bookie.httpPort, n)));
+    const inside = `bookie-side at half rate: add message receive→reply ${quantilesBetween(before[0], after[0])}, journal fsync ${quantilesBetween(before[1], after[1])}`;
     const row =
       `${String(s.entryBytes).padStart(6)} B x ${String(s.ledgers).padStart(3)} ledgers | ` +
       `max ${max.rate.toFixed(0).padStart(7)} entries/s ${max.mbs.toFixed(1).padStart(6)} MB/s ` +
-      `(${((100 * max.mbs) / seqMbs).toFixed(0)}% of raw seq) p50/p99/p99.9 ${max.hist.summary()} ms | ` +
+      `(${((100 * max.mbs) / seqMbs).toFixed(0)}% of raw seq${seqDropMbs ? `, ${((100 * max.mbs) / seqDropMbs).toFixed(0)}% of raw seq with page-cache drop` : ''}) ` +
+      `p50/p99/p99.9 ${max.hist.summary()} ms | ` +
       `at ${(max.rate / 2).toFixed(0)}/s: p50/p99/p99.9 ${half.hist.summary()} ms ` +
       `(from intended send time ${half.intendedHist.summary()} ms) | ${cpuNote}` +
       (max.failed + half.failed > 0 ? ` | FAILED ${max.failed + half.failed}` : '');
     console.log(row);
+    if (args.includes('--metrics')) console.log(`    ${inside}`);
     rows.push(row);
   }
   if (args.includes('--metrics')) console.log(await journalFigures(bookie.httpPort));

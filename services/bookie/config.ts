@@ -190,6 +190,11 @@ export const bookieConfigSpec = {
     max: 4 * GiB - 1,
     doc: 'an entry log rolls over at this size',
   },
+  entryLogDropPageCache: {
+    type: 'bool',
+    default: true,
+    doc: 'drop entry-log pages from the OS page cache once they are fsynced (appends then reuse warm pages; reads of flushed entries go to the disk or the read cache)',
+  },
   indexLogMaxBytes: {
     type: 'int',
     default: 32 * MiB,

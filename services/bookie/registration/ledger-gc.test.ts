@@ -40,6 +40,7 @@ async function storageWith(ids: number[]) {
       readAheadMaxBytes: 0,
       checkpointIntervalMs: 3_600_000,
       entryLogMaxBytes: 1024 * 1024,
+      entryLogDropPageCache: true,
       indexLogMaxBytes: 1024 * 1024,
       gcIntervalMs: 3_600_000,
       gcMinorThreshold: 0.2,

@@ -11,13 +11,12 @@
 import { mkdir } from 'node:fs/promises';
 import { ENVELOPE_OVERHEAD_BYTES } from '../../../lib/ledger/envelope.ts';
 import type { Logger } from '../../../lib/log/index.ts';
-import type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
-import { readSafeInt64BE } from '../journal/frame.ts';
+import { BookieErrors } from '../errors.ts';
 import { listRecycledFiles } from '../journal/files.ts';
-import { ledgerPayload, type JournalRecord, RecordType } from '../journal/records.ts';
+import { readSafeInt64BE } from '../journal/frame.ts';
+import { type JournalRecord, ledgerPayload, RecordType } from '../journal/records.ts';
 import { replayJournal } from '../journal/replay.ts';
 import { type JournalMark, JournalWriter } from '../journal/writer.ts';
-import { BookieErrors } from '../errors.ts';
 import { runCheckpoint } from './checkpoint.ts';
 import { readCheckpoint } from './checkpoint-file.ts';
 import { EntryLogs } from './entry-log.ts';
@@ -29,6 +28,7 @@ import { type LimboMarker, limboCovers, readLimbo, writeLimbo } from './limbo.ts
 import { LimboAdmission } from './limbo-admission.ts';
 import { ReadCache } from './read-cache.ts';
 import { CacheRoom } from './room.ts';
+import type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
 import { WriteCache } from './write-cache.ts';
 
 export type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
@@ -104,7 +104,13 @@ export class LedgerStorage {
     await mkdir(o.ledgerDir, { recursive: true });
     const cp = await readCheckpoint(o.ledgerDir);
     const loaded = await IndexStore.load(o.ledgerDir, cp);
-    const s = new LedgerStorage(o, loaded, await EntryLogs.open(o.ledgerDir, o.cfg.entryLogMaxBytes));
+    const s = new LedgerStorage(
+      o,
+      loaded,
+      await EntryLogs.open(o.ledgerDir, o.cfg.entryLogMaxBytes, {
+        dropPageCache: o.cfg.entryLogDropPageCache,
+      }),
+    );
     if (cp) s.lastCheckpoint = cp;
     s.limboMarker = await readLimbo(o.ledgerDir);
     for (const rec of s.ledgers.values()) if (rec.limbo) s.#limboSeen = true;

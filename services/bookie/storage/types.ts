@@ -1,7 +1,7 @@
 /** Configuration, callbacks and options of the storage engine (ledger-storage.ts). */
 import type { Logger } from '../../../lib/log/index.ts';
-import type { GroupStats } from '../journal/writer.ts';
 import type { BookieConfig } from '../config.ts';
+import type { GroupStats } from '../journal/writer.ts';
 import type { CheckpointStats } from './checkpoint.ts';
 import type { GcKind, GcStats } from './gc.ts';
 import type { LedgerRecord } from './ledger-record.ts';
@@ -20,6 +20,7 @@ export type StorageConfig = Pick<
   | 'readAheadMaxBytes'
   | 'checkpointIntervalMs'
   | 'entryLogMaxBytes'
+  | 'entryLogDropPageCache'
   | 'indexLogMaxBytes'
   | 'gcIntervalMs'
   | 'gcMinorThreshold'

@@ -22,6 +22,7 @@ export const testStorageConfig: StorageConfig = {
   readAheadMaxBytes: 64 * 1024,
   checkpointIntervalMs: 3_600_000,
   entryLogMaxBytes: 256 * 1024,
+  entryLogDropPageCache: true,
   indexLogMaxBytes: 64 * 1024,
   gcIntervalMs: 3_600_000,
   gcMinorThreshold: 0.2,
