@@ -11,6 +11,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { type BatchEntry, BenchAddClient } from './lib/add-client.ts';
 import { measureDisk } from './lib/disk.ts';
@@ -276,9 +277,14 @@ async function main() {
       `client ${((own1.user + own1.system) / entries).toFixed(1)} us`;
     const stages = ['magnetar_bookie_add_batch_latency_seconds', 'magnetar_bookie_journal_fsync_seconds'];
     const before = await Promise.all(stages.map((n) => scrapeHistogram(bookie.httpPort, n)));
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const half = await openLoop(bookie.address, s, max.rate / 2, counters);
+    loopDelay.disable();
     const after = await Promise.all(stages.map((n) => scrapeHistogram(bookie.httpPort, n)));
-    const inside = `bookie-side at half rate: add message receive→reply ${quantilesBetween(before[0], after[0])}, journal fsync ${quantilesBetween(before[1], after[1])}`;
+    const inside =
+      `bookie-side at half rate: add message receive→reply ${quantilesBetween(before[0], after[0])}, journal fsync ${quantilesBetween(before[1], after[1])}; ` +
+      `bench client event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} / max ${(loopDelay.max / 1e6).toFixed(1)} ms`;
     const row =
       `${String(s.entryBytes).padStart(6)} B x ${String(s.ledgers).padStart(3)} ledgers | ` +
       `max ${max.rate.toFixed(0).padStart(7)} entries/s ${max.mbs.toFixed(1).padStart(6)} MB/s ` +

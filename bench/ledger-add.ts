@@ -6,7 +6,9 @@
  *   - closed loop: as many appends in flight as the client's backpressure allows, for the maximum
  *     entries/s and MB/s;
  *   - open loop at half that rate: append latency p50 / p99 / p99.9, measured from each append's
- *     intended start (so stalls of this process count) and from the actual call.
+ *     intended start (so stalls of this process count) and from the actual call. It starts after
+ *     a pause of SETTLE_MS (the bookies write out what the closed loop left in their write caches)
+ *     and its first WARMUP_MS are not counted: the figures are the steady state at that rate.
  * Each configuration runs `--rounds` times (interleaved) and the best round is reported.
  * Prints figures; asserts nothing. The machine is shared, so figures move with its load.
  */
@@ -19,6 +21,7 @@ const SECONDS = Number(benchArg('seconds', '4'));
 /** Each configuration runs this many times, interleaved; the best round is reported. */
 const ROUNDS = Number(benchArg('rounds', '2'));
 const WARMUP_MS = 500;
+const SETTLE_MS = Number(benchArg('settle-ms', '1000'));
 const ONLY = benchArg('only', '');
 
 interface Config {
@@ -105,7 +108,7 @@ async function openLoop(ledger: WritableLedger, payload: Buffer, rate: number, m
   const inflight: Promise<void>[] = [];
   const t0 = performance.now();
   let issued = 0;
-  while (performance.now() - t0 < ms) {
+  while (performance.now() - t0 < ms + WARMUP_MS) {
     const due = Math.floor(((performance.now() - t0) / 1000) * rate);
     for (; issued < due; issued++) {
       const intended = t0 + (issued / rate) * 1000;
@@ -113,6 +116,7 @@ async function openLoop(ledger: WritableLedger, payload: Buffer, rate: number, m
       inflight.push(
         ledger.append(payload).then(() => {
           const now = performance.now();
+          if (intended - t0 < WARMUP_MS) return;
           h.record((now - intended) * 1000);
           fromCall.record((now - called) * 1000);
         }),
@@ -143,6 +147,7 @@ async function main(): Promise<void> {
         const ledger = await client.createLedger({ ...c.q, password: Buffer.from('bench') });
         const rate = await closedLoop(ledger, payload, c.window, SECONDS * 1000);
         const half = Math.max(1, Math.floor(rate / 2));
+        await sleep(SETTLE_MS);
         const { h, fromCall } = await openLoop(ledger, payload, half, SECONDS * 1000);
         await ledger.close();
         const mbs = (rate * c.entryBytes) / 1e6;

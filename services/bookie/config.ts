@@ -91,6 +91,13 @@ export const bookieConfigSpec = {
     default: true,
     doc: 'start a group commit as soon as the journal disk is idle instead of waiting journalGroupWaitMs',
   },
+  journalMaxSyncsInFlight: {
+    type: 'int',
+    default: 2,
+    min: 1,
+    max: 16,
+    doc: 'journal fdatasyncs in flight at once: the next group is written while earlier ones sync (1 = one group written and synced at a time)',
+  },
   journalFileBytes: {
     type: 'int',
     default: 64 * MiB,
@@ -189,6 +196,13 @@ export const bookieConfigSpec = {
     min: 64 * KiB,
     max: 4 * GiB - 1,
     doc: 'an entry log rolls over at this size',
+  },
+  entryLogSyncBytes: {
+    type: 'int',
+    default: 4 * MiB,
+    min: 64 * KiB,
+    max: 1 * GiB,
+    doc: 'while a checkpoint writes entry logs, it fdatasyncs after this many bytes (small: the journal fsyncs sharing the disk queue behind less)',
   },
   entryLogDropPageCache: {
     type: 'bool',

@@ -1,5 +1,5 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../../../lib/ledger/envelope.ts';
 import { removeTempDirs, tempDir } from '../../../test/harness/tmp.ts';
 import { encodeFrame, FRAME_HEADER_BYTES } from './frame.ts';
@@ -19,8 +19,12 @@ function entry(ledgerId: number, entryId: number, bytes = 100): Buffer {
   );
 }
 
+/** fdatasyncs in flight for the writer tests (each suite runs with one and with several). */
+let syncsInFlight = 1;
+
 async function openWriter(dir: string, firstFileId: number, recycled: string[] = [], fileBytes = 256 * 1024) {
   return JournalWriter.open({
+    maxSyncsInFlight: syncsInFlight,
     dir,
     fileBytes,
     firstFileId,
@@ -81,7 +85,48 @@ describe('journal recovery plan', () => {
   });
 });
 
-describe('journal writer and replay (real files, real fsync)', () => {
+describe.each([1, 3])('journal writer and replay (real files, real fsync), %i fsyncs in flight', (n) => {
+  beforeAll(() => {
+    syncsInFlight = n;
+  });
+
+  it('runs commit callbacks in order with growing marks while groups are written and synced', async () => {
+    const dir = tempDir('jnl-');
+    const w = await openWriter(dir, 0, [], 128 * 1024);
+    const order: number[] = [];
+    const marks: JournalMark[] = [];
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < 400; i++) {
+      w.appendEntry(entry(1, i, 700));
+      if (i % 7 === 6) {
+        done.push(
+          new Promise((resolve, reject) =>
+            w.commit((err, mark) => {
+              if (err) reject(err);
+              order.push(i);
+              marks.push(mark);
+              resolve();
+            }),
+          ),
+        );
+        // Let the writer start groups between commits, so several are in flight.
+        if (i % 21 === 20) await new Promise((r) => setImmediate(r));
+      }
+    }
+    await Promise.all(done);
+    await w.close();
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    for (let k = 1; k < marks.length; k++) {
+      const [a, b] = [marks[k - 1], marks[k]];
+      expect(b.fileId > a.fileId || (b.fileId === a.fileId && b.offset >= a.offset)).toBe(true);
+    }
+    const { recs, out } = await replayAll(dir, { fileId: 0, offset: 0 });
+    expect(recs.map((r) => (r as { entryId: number }).entryId)).toEqual(
+      Array.from({ length: 400 }, (_, i) => i),
+    );
+    expect(out.plan.corruption).toBeUndefined();
+  });
+
   it('replays every committed record across rotated files, in order', async () => {
     const dir = tempDir('jnl-');
     const w = await openWriter(dir, 0);

@@ -1,7 +1,14 @@
 /**
- * The journal writer: frames are copied into large reused slabs as they arrive, gathered into groups, and
- * each group is written with one pwritev and made durable with one fdatasync before the commit
- * callbacks of that group run, in order (group commit). One group is in flight at a time.
+ * The journal writer: frames are copied into large reused slabs as they arrive, gathered into
+ * groups, and each group is written with one pwritev and made durable with an fdatasync before
+ * the commit callbacks of that group run, in order (group commit).
+ *
+ * Pipeline: writes are strictly sequential, but the next group may be written while earlier
+ * groups' fdatasyncs are still running (at most `maxSyncsInFlight` of them), so an add waits
+ * for about one fsync instead of the rest of the previous one plus its own. An fdatasync issued
+ * after group k's write returned covers every group up to k, so completions in any order
+ * advance one durable watermark. A group that ends a file is a barrier: its file is closed
+ * only after every fsync on it returned, and nothing is written meanwhile.
  * Files are preallocated; when a group would not fit, the file is closed with an END frame in
  * the same write and the writer moves to the next file, prepared in the background.
  *
@@ -34,6 +41,8 @@ export interface GroupStats {
 }
 
 export interface JournalWriterOptions extends GroupCommitSettings {
+  /** fdatasyncs in flight at once (1: one group written and synced at a time). */
+  readonly maxSyncsInFlight?: number;
   /** Free slabs kept for reuse, in bytes (about the write cache's size: it holds entry copies). */
   readonly pooledSlabBytes: number;
   readonly dir: string;
@@ -56,6 +65,8 @@ interface Region {
 }
 
 interface Group {
+  /** Position in write order. */
+  seq: number;
   readonly fileId: number;
   readonly startOffset: number;
   bytes: number;
@@ -79,7 +90,13 @@ export class JournalWriter {
   #targetOffset = 0;
   #open: Group | undefined;
   readonly #sealed: Group[] = [];
-  #inFlight: Group | undefined;
+  /** A group being written (or, for a file's last group, written, synced and rotated). */
+  #writing: Group | undefined;
+  /** Written groups waiting for an fdatasync that covers them, in write order. */
+  readonly #written: Group[] = [];
+  readonly #syncs = new Set<Promise<void>>();
+  #nextSeq = 0;
+  #durableSeq = -1;
   #file: { id: number; fh: FileHandle } | undefined;
   #next: Promise<{ id: number; fh: FileHandle }> | undefined;
   #durable: JournalMark;
@@ -146,7 +163,7 @@ export class JournalWriter {
       queueMicrotask(() => cb(refused, this.#durable));
       return;
     }
-    const g = this.#open ?? this.#sealed.at(-1) ?? this.#inFlight;
+    const g = this.#open ?? this.#sealed.at(-1) ?? this.#writing ?? this.#written.at(-1);
     if (g === undefined) {
       queueMicrotask(() => cb(undefined, this.#durable));
       return;
@@ -155,9 +172,13 @@ export class JournalWriter {
     this.#schedule();
   }
 
+  get #busy(): boolean {
+    return this.#writing !== undefined || this.#written.length > 0;
+  }
+
   /** Resolves when nothing is pending or in flight. */
   drain(): Promise<void> {
-    if (!this.#open && this.#sealed.length === 0 && !this.#inFlight) return Promise.resolve();
+    if (!this.#open && this.#sealed.length === 0 && !this.#busy) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -209,6 +230,7 @@ export class JournalWriter {
   #openGroup(): Group {
     if (this.#open === undefined) {
       this.#open = {
+        seq: -1,
         fileId: this.#targetId,
         startOffset: this.#targetOffset,
         bytes: 0,
@@ -246,14 +268,15 @@ export class JournalWriter {
   }
 
   #decide(): void {
-    if (this.#failed && !this.#inFlight) {
-      this.#failAll(this.#failed);
+    if (this.#failed) {
+      if (!this.#busy) this.#failAll(this.#failed);
       return;
     }
     const head = this.#sealed[0] ?? this.#open;
+    const maxSyncs = this.#o.maxSyncsInFlight ?? 1;
     const decision = decideGroupCommit(this.#closing ? { ...this.#o, flushWhenIdle: true } : this.#o, {
       now: performance.now(),
-      inFlight: this.#inFlight !== undefined,
+      inFlight: this.#writing !== undefined || this.#syncs.size >= maxSyncs,
       pending: head !== undefined,
       pendingBytes: head?.bytes ?? 0,
       oldestAt: head?.firstAt ?? 0,
@@ -263,9 +286,10 @@ export class JournalWriter {
       this.#timer = undefined;
       const g = this.#sealed.shift() ?? this.#open!;
       if (g === this.#open) this.#open = undefined;
-      this.#inFlight = g;
-      this.#flush(g).then(
-        () => this.#afterFlush(g),
+      g.seq = this.#nextSeq++;
+      this.#writing = g;
+      this.#write(g).then(
+        () => this.#decide(),
         (err: unknown) => this.#fail(err),
       );
     } else if (decision.action === 'wait' && this.#timer === undefined) {
@@ -273,46 +297,81 @@ export class JournalWriter {
         this.#timer = undefined;
         this.#decide();
       }, decision.ms);
-    } else if (decision.action === 'idle' && !this.#inFlight && !head) {
+    } else if (decision.action === 'idle' && !this.#busy && !head) {
       for (const w of this.#idleWaiters.splice(0)) w();
     }
   }
 
-  async #flush(g: Group): Promise<void> {
-    if (g.bytes === 0) return;
+  /** Write one group, then start the fdatasync covering it (the file's last: sync and rotate). */
+  async #write(g: Group): Promise<void> {
     const file = this.#file!;
     assert(file.id === g.fileId, 'journal group targets a file that is not open', {
       group: g.fileId,
       open: file.id,
     });
     const t0 = performance.now();
-    const bufs = g.regions.map((r) => r.buf.subarray(r.start, r.end));
-    await file.fh.writev(bufs, g.startOffset);
-    const t1 = performance.now();
-    await file.fh.datasync();
-    const t2 = performance.now();
-    this.#o.onGroup?.({ frames: g.frames, bytes: g.bytes, writeMs: t1 - t0, syncMs: t2 - t1 });
-    if (g.rotateAfter) {
-      await file.fh.close();
-      this.#file = await this.#next!;
-      this.#next = this.#prepare(this.#file.id + 1);
-      this.#next.catch(() => {});
+    if (g.bytes > 0) {
+      await file.fh.writev(
+        g.regions.map((r) => r.buf.subarray(r.start, r.end)),
+        g.startOffset,
+      );
     }
+    const t1 = performance.now();
+    this.#written.push(g);
+    const sync = this.#sync(file.fh, g, t0, t1);
+    if (!g.rotateAfter) {
+      this.#writing = undefined;
+      return;
+    }
+    await sync;
+    while (this.#syncs.size > 0) await Promise.all(this.#syncs);
+    if (this.#failed) return;
+    await file.fh.close();
+    this.#file = await this.#next!;
+    this.#next = this.#prepare(this.#file.id + 1);
+    this.#next.catch(() => {});
+    this.#writing = undefined;
   }
 
-  #afterFlush(g: Group): void {
-    this.#inFlight = undefined;
-    for (const r of g.regions) {
-      if (!r.slab) continue;
-      r.slab.users--;
-      this.slabs.maybeFree(r.slab);
+  #sync(fh: FileHandle, g: Group, t0: number, t1: number): Promise<void> {
+    const p: Promise<void> = (g.bytes > 0 ? fh.datasync() : Promise.resolve()).then(
+      () => {
+        this.#syncs.delete(p);
+        this.#o.onGroup?.({
+          frames: g.frames,
+          bytes: g.bytes,
+          writeMs: t1 - t0,
+          syncMs: performance.now() - t1,
+        });
+        if (this.#failed) return;
+        if (g.seq > this.#durableSeq) this.#durableSeq = g.seq;
+        this.#completeDurable();
+        if (!g.rotateAfter) this.#decide();
+      },
+      (err: unknown) => {
+        this.#syncs.delete(p);
+        this.#fail(err);
+      },
+    );
+    this.#syncs.add(p);
+    return p;
+  }
+
+  /** Run the callbacks of every written group the durable watermark covers, in order. */
+  #completeDurable(): void {
+    while (this.#written.length > 0 && this.#written[0].seq <= this.#durableSeq) {
+      const g = this.#written.shift()!;
+      for (const r of g.regions) {
+        if (!r.slab) continue;
+        r.slab.users--;
+        this.slabs.maybeFree(r.slab);
+      }
+      this.#durable = g.rotateAfter
+        ? { fileId: g.fileId + 1, offset: 0 }
+        : { fileId: g.fileId, offset: g.startOffset + g.bytes };
+      const mark = this.#durable;
+      for (const cb of g.callbacks) cb(undefined, mark);
     }
-    this.#durable = g.rotateAfter
-      ? { fileId: g.fileId + 1, offset: 0 }
-      : { fileId: g.fileId, offset: g.startOffset + g.bytes };
-    const mark = this.#durable;
-    for (const cb of g.callbacks) cb(undefined, mark);
-    this.#decide();
   }
 
   #fail(err: unknown): void {
@@ -321,12 +380,13 @@ export class JournalWriter {
       { why: String((err as Error)?.message ?? err) },
       err,
     );
+    const first = this.#failed === undefined;
     this.#failed ??= e;
-    const g = this.#inFlight;
-    this.#inFlight = undefined;
-    if (g) for (const cb of g.callbacks) cb(e, this.#durable);
+    const groups = [...this.#written.splice(0), ...(this.#writing ? [this.#writing] : [])];
+    this.#writing = undefined;
+    for (const g of new Set(groups)) for (const cb of g.callbacks) cb(e, this.#durable);
     this.#failAll(e);
-    this.#o.onFatal?.(e);
+    if (first) this.#o.onFatal?.(e);
   }
 
   #failAll(err: Error): void {

@@ -109,6 +109,7 @@ export class LedgerStorage {
       loaded,
       await EntryLogs.open(o.ledgerDir, o.cfg.entryLogMaxBytes, {
         dropPageCache: o.cfg.entryLogDropPageCache,
+        syncEveryBytes: o.cfg.entryLogSyncBytes,
       }),
     );
     if (cp) s.lastCheckpoint = cp;
@@ -148,6 +149,7 @@ export class LedgerStorage {
       maxBytes: o.cfg.journalGroupMaxBytes,
       maxWaitMs: o.cfg.journalGroupWaitMs,
       flushWhenIdle: o.cfg.journalFlushWhenIdle,
+      maxSyncsInFlight: o.cfg.journalMaxSyncsInFlight,
       pooledSlabBytes: o.cfg.writeCacheMaxBytes + 2 * o.cfg.journalGroupMaxBytes,
       onGroup: o.hooks.onJournalGroup,
       onFatal: (err) => o.hooks.onFatal(err),
