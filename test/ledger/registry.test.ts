@@ -78,7 +78,9 @@ describe('bookie registry', () => {
         session: s2,
       },
     ]);
-    await eventually(() => writable().join() === 'b1,b3');
+    // The two prefixes are watched apart, so the delete and the put of that one transaction may
+    // arrive a moment apart: wait for both.
+    await eventually(() => writable().join() === 'b1,b3' && registry.get('b2') !== undefined);
     expect(registry.get('b2')?.readOnly).toBe(true); // still readable
 
     // b1's session ends (a crashed bookie's lease expiring): it disappears.
