@@ -26,6 +26,7 @@ import { spawnProcess, startLocalEtcd, stopAll } from '../test/harness/index.ts'
 import { startRealCluster } from '../test/ledger/real-cluster.ts';
 import { BenchClient } from './broker-bench-client.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { cpuSeconds } from './lib/setup.ts';
 import { eventLoopDelay, quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
 
 const args = process.argv.slice(2);
@@ -51,13 +52,6 @@ const SCENARIOS = [
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (user + system) a process used so far, from /proc (Linux). */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  const { readFile } = await import('node:fs/promises');
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function closedLoop(
   client: BenchClient,
   topic: string,

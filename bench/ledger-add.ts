@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import type { WritableLedger } from '../lib/ledger/api.ts';
 import { latencyHistogram } from './lib/histogram.ts';
-import { benchArg, loadAverages, startBenchBookies } from './lib/setup.ts';
+import { benchArg, cpuSeconds, loadAverages, startBenchBookies } from './lib/setup.ts';
 
 const SECONDS = Number(benchArg('seconds', '4'));
 /** Each configuration runs this many times, interleaved; the best round is reported. */
@@ -128,6 +128,27 @@ async function openLoop(ledger: WritableLedger, payload: Buffer, rate: number, m
   return { h, fromCall };
 }
 
+/**
+ * CPU of the closed loop (warm-up and drain included, so per-entry figures are approximate):
+ * share of one core and µs per confirmed entry, for this process (the ledger client) and the
+ * bookies together. On two shared cores their sum bounds the rate.
+ */
+function closedLoopCpu(
+  before: { bookies: number[]; own: NodeJS.CpuUsage },
+  bookiesAfter: number[],
+  rate: number,
+  t0: number,
+): string {
+  const secs = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(before.own);
+  const ownSecs = (own.user + own.system) / 1e6;
+  const bookieSecs = bookiesAfter.reduce((a, b, i) => a + b - before.bookies[i], 0);
+  const entries = rate * secs;
+  const us = (s: number) => ((s * 1e6) / entries).toFixed(1);
+  const pct = (s: number) => `${((s / secs) * 100).toFixed(0)}%`;
+  return `client ${pct(ownSecs)} of a core (${us(ownSecs)} us/entry), bookies ${pct(bookieSecs)} (${us(bookieSecs)} us/entry)`;
+}
+
 async function main(): Promise<void> {
   const bench = await startBenchBookies('/bench', 3, {
     pendingAddsMax: 20_000,
@@ -145,7 +166,16 @@ async function main(): Promise<void> {
       for (const c of CONFIGS) {
         const payload = Buffer.alloc(c.entryBytes, 7);
         const ledger = await client.createLedger({ ...c.q, password: Buffer.from('bench') });
+        const bookiePids = bench.rc.bookies.map((b) => b.proc.child.pid);
+        const cpuBefore = { bookies: await Promise.all(bookiePids.map(cpuSeconds)), own: process.cpuUsage() };
+        const tClosed = performance.now();
         const rate = await closedLoop(ledger, payload, c.window, SECONDS * 1000);
+        const cpuNote = closedLoopCpu(
+          cpuBefore,
+          await Promise.all(bookiePids.map(cpuSeconds)),
+          rate,
+          tClosed,
+        );
         const half = Math.max(1, Math.floor(rate / 2));
         await sleep(SETTLE_MS);
         const { h, fromCall } = await openLoop(ledger, payload, half, SECONDS * 1000);
@@ -153,6 +183,7 @@ async function main(): Promise<void> {
         const mbs = (rate * c.entryBytes) / 1e6;
         const line = `${c.name.padEnd(24)} | ${rate.toFixed(0).padStart(13)} | ${mbs.toFixed(1).padStart(8)} | ${String(half).padStart(14)} | ${h.summary()} | ${fromCall.summary()}`;
         console.log(`round ${round + 1}: ${line}`);
+        console.log(`         closed-loop CPU: ${cpuNote}`);
         if (rate > (maxRate.get(c.name) ?? 0)) {
           maxRate.set(c.name, rate);
           best.set(c.name, line);

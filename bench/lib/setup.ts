@@ -3,6 +3,7 @@
  * next to the figures (the machine is shared), running `main` to an exit code, and for the ledger
  * benchmarks a private etcd with bookie processes and a connected ledger client.
  */
+import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { LedgerLimits } from '../../lib/ledger/limits.ts';
 import type { MetadataStore } from '../../lib/metadata/store.ts';
@@ -38,6 +39,13 @@ export function runMain(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/** CPU seconds (user + system) a process used so far, from /proc; 0 when the pid is unknown. */
+export async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export interface BenchBookies {

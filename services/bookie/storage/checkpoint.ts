@@ -23,6 +23,13 @@ import type { LedgerRecord, Slot } from './ledger-record.ts';
 import type { LedgerStorage } from './ledger-storage.ts';
 import { WriteCache } from './write-cache.ts';
 
+/**
+ * A checkpoint may cover the whole write cache (100k+ entries): its in-memory steps yield to
+ * the event loop this often, so adds and reads are not held up for tens of milliseconds.
+ */
+const YIELD_EVERY_ENTRIES = 2048;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface CheckpointStats {
   readonly entries: number;
   readonly bytes: number;
@@ -64,16 +71,31 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
     payload: encodeLedgerId(id),
   }));
   for (const st of states) records.push({ type: IndexRecordType.LEDGER, payload: encodeLedgerState(st) });
+  let sinceYield = 0;
   for (const { rec, items } of written) {
-    if (s.ledgers.get(rec.ledgerId) !== rec) continue; // deleted while being written
-    for (const { entryId, slot } of items) publishSlot(s, rec, entryId, slot);
+    const live = () => s.ledgers.get(rec.ledgerId) === rec; // false: deleted meanwhile
+    for (const { entryId, slot } of items) {
+      if (!live()) break;
+      publishSlot(s, rec, entryId, slot);
+      if (++sinceYield >= YIELD_EVERY_ENTRIES) {
+        sinceYield = 0;
+        await yieldToEventLoop(); // unpublished entries stay readable in s.flushing
+      }
+    }
+    if (!live()) continue; // its DELETE follows the mark in the journal
     for (const run of toSlotRuns(rec.ledgerId, items)) {
       records.push({ type: IndexRecordType.SLOTS, payload: encodeSlotRun(run) });
     }
   }
   // Reads now find these entries through the index: the flushed cache (and its memory) can go.
   s.flushing = undefined;
-  for (const body of cache.bodies()) s.release(body);
+  for (const body of cache.bodies()) {
+    s.release(body);
+    if (++sinceYield >= YIELD_EVERY_ENTRIES) {
+      sinceYield = 0;
+      await yieldToEventLoop();
+    }
+  }
   s.notifyRoom();
 
   await s.index.appendLog(records);
