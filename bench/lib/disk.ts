@@ -4,7 +4,10 @@
  * - 4 KiB writes appended, fdatasync after each;
  * - 512 KiB writes over a preallocated file, fdatasync after each (the journal's pattern);
  * - the first again, each synced MiB then dropped from the page cache (the bookie's entry logs
- *   do this: on a VM, appends into fresh page-cache pages cost several times more CPU).
+ *   do this: on a VM, appends into fresh page-cache pages cost several times more CPU);
+ * - the journal's pattern (128 KiB overwrites, fdatasync each) while another file is appended
+ *   at a paced 150 MB/s with an fdatasync per 4 MiB (a bookie checkpoint writing entry logs):
+ *   the fsync latency floor an add sees when journal and entry logs share one disk.
  * Each phase is bounded in time and bytes.
  */
 import { open, unlink } from 'node:fs/promises';
@@ -68,6 +71,49 @@ async function phase(
   }
 }
 
+/** Appends 1 MiB blocks to `path` at `mbPerSec`, fdatasync per 4 MiB, until `stop()` is true. */
+async function pacedAppender(path: string, mbPerSec: number, stop: () => boolean): Promise<void> {
+  const fh = await open(path, 'w');
+  const block = Buffer.alloc(1 << 20, 0x3c);
+  const t0 = performance.now();
+  let written = 0;
+  try {
+    while (!stop() && written < 4 * 2 ** 30) {
+      const dueMs = (written / (mbPerSec * 1e6)) * 1000;
+      const wait = dueMs - (performance.now() - t0);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await fh.write(block, 0, block.length, written);
+      written += block.length;
+      if (written % (4 << 20) === 0) {
+        await fh.datasync();
+        await dropPageCache(fh.fd, written - (4 << 20), 4 << 20);
+      }
+    }
+  } finally {
+    await fh.close();
+    await unlink(path).catch(() => {});
+  }
+}
+
+async function journalUnderLoad(dir: string, seconds: number): Promise<DiskFigure> {
+  let done = false;
+  const bg = pacedAppender(join(dir, 'raw-disk-bg.bin'), 150, () => done);
+  try {
+    return await phase(
+      join(dir, 'raw-disk.bin'),
+      '128 KiB overwrites, fdatasync each, while another file is appended at 150 MB/s',
+      128 * 1024,
+      128 * 1024,
+      seconds,
+      256 << 20,
+      true,
+    );
+  } finally {
+    done = true;
+    await bg;
+  }
+}
+
 export async function measureDisk(dir: string, seconds = 3): Promise<DiskFigure[]> {
   const p = join(dir, 'raw-disk.bin');
   return [
@@ -100,5 +146,6 @@ export async function measureDisk(dir: string, seconds = 3): Promise<DiskFigure[
       false,
       true,
     ),
+    await journalUnderLoad(dir, seconds),
   ];
 }
