@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../../../lib/ledger/envelope.ts';
 import { removeTempDirs, tempDir } from '../../../test/harness/tmp.ts';
@@ -125,6 +126,61 @@ describe.each([1, 3])('journal writer and replay (real files, real fsync), %i fs
       Array.from({ length: 400 }, (_, i) => i),
     );
     expect(out.plan.corruption).toBeUndefined();
+  });
+
+  it('fails every waiting and later commit once an fdatasync fails, and reports it once', async () => {
+    const dir = tempDir('jnl-');
+    const fatal: Error[] = [];
+    const w = await JournalWriter.open({
+      dir,
+      fileBytes: 256 * 1024,
+      firstFileId: 0,
+      recycled: [],
+      maxBytes: 4 * 1024,
+      maxWaitMs: 1,
+      flushWhenIdle: true,
+      maxSyncsInFlight: n,
+      pooledSlabBytes: 4 * 1024 * 1024,
+      onFatal: (e) => fatal.push(e),
+    });
+    w.appendEntry(entry(1, 0));
+    await commit(w);
+    // Every FileHandle shares one prototype: make the next fdatasyncs fail.
+    const fh = await open(join(dir, 'probe'), 'w');
+    const handleProto = Object.getPrototypeOf(fh) as { datasync: () => Promise<void> };
+    await fh.close();
+    const realSync = handleProto.datasync;
+    handleProto.datasync = () => Promise.reject(new Error('EIO: injected'));
+    try {
+      const outcomes: Promise<unknown>[] = [];
+      let refused = 0;
+      for (let i = 1; i <= 30; i++) {
+        try {
+          w.appendEntry(entry(1, i));
+        } catch (e) {
+          expect(String(e)).toMatch(/JOURNAL_FAILED/); // appends after the failure are refused
+          refused++;
+          continue;
+        }
+        outcomes.push(
+          commit(w).then(
+            () => 'ok',
+            (e: Error) => e.message,
+          ),
+        );
+        if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const results = await Promise.all(outcomes);
+      expect(results.length).toBeGreaterThan(0);
+      expect(results.every((r) => typeof r === 'string' && r.includes('JOURNAL_FAILED'))).toBe(true);
+      expect(refused + results.length).toBe(30);
+    } finally {
+      handleProto.datasync = realSync;
+    }
+    expect(() => w.appendEntry(entry(1, 99))).toThrow(/JOURNAL_FAILED/);
+    await expect(commit(w)).rejects.toThrow(/JOURNAL_FAILED/);
+    expect(fatal).toHaveLength(1);
+    await w.close();
   });
 
   it('replays every committed record across rotated files, in order', async () => {
