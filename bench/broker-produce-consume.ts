@@ -26,7 +26,7 @@ import { spawnProcess, startLocalEtcd, stopAll } from '../test/harness/index.ts'
 import { startRealCluster } from '../test/ledger/real-cluster.ts';
 import { BenchClient } from './broker-bench-client.ts';
 import { latencyHistogram } from './lib/histogram.ts';
-import { cpuSeconds } from './lib/setup.ts';
+import { bookieHttpPort, cpuSeconds } from './lib/setup.ts';
 import { eventLoopDelay, quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
 
 const args = process.argv.slice(2);
@@ -248,12 +248,6 @@ function gcSummary(logs: string): string | undefined {
         `${k} ${v.length}x, ${v.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(...v).toFixed(1)} ms`,
     )
     .join('; ');
-}
-
-/** The HTTP port a bookie logged in its ready line. */
-function bookieHttpPort(logs: string): number {
-  const line = logs.split('\n').find((l) => l.includes('"msg":"bookie ready"'));
-  return line === undefined ? 0 : (JSON.parse(line) as { httpPort: number }).httpPort;
 }
 
 async function main(): Promise<void> {

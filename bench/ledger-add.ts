@@ -15,7 +15,8 @@
 import { readFileSync } from 'node:fs';
 import type { WritableLedger } from '../lib/ledger/api.ts';
 import { latencyHistogram } from './lib/histogram.ts';
-import { benchArg, cpuSeconds, loadAverages, startBenchBookies } from './lib/setup.ts';
+import { quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
+import { benchArg, bookieHttpPort, cpuSeconds, loadAverages, startBenchBookies } from './lib/setup.ts';
 
 const SECONDS = Number(benchArg('seconds', '4'));
 /** Each configuration runs this many times, interleaved; the best round is reported. */
@@ -178,12 +179,30 @@ async function main(): Promise<void> {
         );
         const half = Math.max(1, Math.floor(rate / 2));
         await sleep(SETTLE_MS);
+        const ports = bench.rc.bookies.map((b) => bookieHttpPort(b.proc.logs()));
+        const stage = (port: number) =>
+          Promise.all(
+            ['magnetar_bookie_add_batch_latency_seconds', 'magnetar_bookie_journal_fsync_seconds'].map((m) =>
+              scrapeHistogram(port, m),
+            ),
+          );
+        const stagesBefore = await Promise.all(ports.map(stage));
         const { h, fromCall } = await openLoop(ledger, payload, half, SECONDS * 1000);
+        const stagesAfter = await Promise.all(ports.map(stage));
         await ledger.close();
         const mbs = (rate * c.entryBytes) / 1e6;
         const line = `${c.name.padEnd(24)} | ${rate.toFixed(0).padStart(13)} | ${mbs.toFixed(1).padStart(8)} | ${String(half).padStart(14)} | ${h.summary()} | ${fromCall.summary()}`;
         console.log(`round ${round + 1}: ${line}`);
         console.log(`         closed-loop CPU: ${cpuNote}`);
+        for (const [i, b] of bench.rc.bookies.entries()) {
+          const [add0, sync0] = stagesBefore[i];
+          const [add1, sync1] = stagesAfter[i];
+          if ((add1.get(Number.POSITIVE_INFINITY) ?? 0) === (add0.get(Number.POSITIVE_INFINITY) ?? 0))
+            continue;
+          console.log(
+            `         open loop, ${b.id}: add msg→reply ${quantilesBetween(add0, add1)}; fsync ${quantilesBetween(sync0, sync1)}`,
+          );
+        }
         if (rate > (maxRate.get(c.name) ?? 0)) {
           maxRate.set(c.name, rate);
           best.set(c.name, line);

@@ -48,6 +48,12 @@ export async function cpuSeconds(pid: number | undefined): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The HTTP port a bookie logged in its ready line (0 if not found). */
+export function bookieHttpPort(logs: string): number {
+  const line = logs.split('\n').find((l) => l.includes('"msg":"bookie ready"'));
+  return line === undefined ? 0 : (JSON.parse(line) as { httpPort: number }).httpPort;
+}
+
 export interface BenchBookies {
   readonly etcd: EtcdInstance;
   readonly rc: RealCluster;
