@@ -1,8 +1,9 @@
 /**
- * Group commit policy (pure). One group is written and fdatasync'ed at a time; while it is in
- * flight, new records gather into the next group. A waiting group starts when the disk is idle
- * and either `flushWhenIdle` is on, `maxBytes` are waiting, or its oldest record has waited
- * `maxWaitMs` (BookKeeper's journalMaxGroupWaitMSec / journalBufferedWritesThreshold).
+ * Group commit policy (pure). While the journal is busy (a group being written, or as many
+ * fdatasyncs running as the writer allows), new records gather into the next group. A waiting
+ * group starts when the journal is not busy and either `flushWhenIdle` is on, `maxBytes` are
+ * waiting, or its oldest record has waited `maxWaitMs` (BookKeeper's journalMaxGroupWaitMSec /
+ * journalBufferedWritesThreshold).
  */
 export interface GroupCommitSettings {
   readonly maxWaitMs: number;
@@ -12,7 +13,7 @@ export interface GroupCommitSettings {
 
 export interface GroupCommitState {
   readonly now: number;
-  /** A group is being written or synced. */
+  /** The journal is busy: a group is being written, or no fdatasync slot is free. */
   readonly inFlight: boolean;
   readonly pendingBytes: number;
   /** Whether anything waits (a commit request may wait with zero bytes). */
