@@ -2,11 +2,15 @@
  * Bookie discovery (internals.md §2.5): bookies register a BookieRegistration under a prefix of
  * the metadata store, bound to their session. The registry watches the prefixes, lists them, and
  * answers from memory: writable bookies for placement, any registered bookie's address for reads.
- * A watch that breaks (compaction, lost connection) is replaced and the prefix listed again.
+ * One watch covers both prefixes (their common parent): a bookie moving to read-only deletes one
+ * key and puts the other in one transaction, and one watch delivers both events together, so the
+ * bookie is never seen in neither list. A watch that breaks (compaction, lost connection) is
+ * replaced and the prefixes listed again.
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { type BookieRegistration, BookieRegistrationSchema } from '../../gen/magnetar/meta/v1/meta_pb.ts';
 import type { MetadataStore, Watch, WatchHandlers } from '../../metadata/store.ts';
+import { assert } from '../../assert.ts';
 import type { BookieCandidate } from '../protocol/placement.ts';
 
 const REWATCH_DELAY_MS = 1_000;
@@ -38,7 +42,9 @@ export interface StoreRegistryOptions {
 export async function watchBookieRegistry(opts: StoreRegistryOptions): Promise<BookieRegistry> {
   const byKey = new Map<string, BookieInfo>();
   const prefixes = [opts.writablePrefix, ...(opts.readOnlyPrefix ? [opts.readOnlyPrefix] : [])];
-  const watches: (Watch | undefined)[] = [];
+  const watchPrefix = commonParent(prefixes);
+  const relevant = (key: string) => prefixes.some((p) => key.startsWith(p));
+  let watch: Watch | undefined;
   let closed = false;
   /** Bumped on every change of byKey. */
   let changes = 0;
@@ -60,17 +66,19 @@ export async function watchBookieRegistry(opts: StoreRegistryOptions): Promise<B
     };
   };
 
-  const relist = async (prefix: string) => {
-    const entries = await opts.store.listAll(prefix);
+  const relist = async () => {
+    const entries = await opts.store.listAll(watchPrefix);
     changes++;
-    for (const key of [...byKey.keys()]) if (key.startsWith(prefix)) byKey.delete(key);
+    byKey.clear();
     for (const e of entries) {
+      if (!relevant(e.key)) continue;
       const info = parse(e.key, e.value);
       if (info) byKey.set(e.key, info);
     }
   };
 
   const onEvent = (ev: Parameters<WatchHandlers['onEvent']>[0]) => {
+    if (!relevant(ev.type === 'delete' ? ev.key : ev.entry.key)) return;
     changes++;
     if (ev.type === 'delete') {
       byKey.delete(ev.key);
@@ -82,23 +90,23 @@ export async function watchBookieRegistry(opts: StoreRegistryOptions): Promise<B
   };
 
   /** Watch first, then list: a change between the two arrives by the watch, in order. */
-  const follow = async (prefix: string, index: number): Promise<void> => {
-    await watches[index]?.close().catch(() => undefined);
-    watches[index] = await opts.store.watch(prefix, {
+  const follow = async (): Promise<void> => {
+    await watch?.close().catch(() => undefined);
+    watch = await opts.store.watch(watchPrefix, {
       onEvent,
       onError(err) {
         opts.onWatchError?.(err);
-        if (!closed) void refollow(prefix, index);
+        if (!closed) void refollow();
       },
     });
-    await relist(prefix);
+    await relist();
   };
 
   /** A broken watch is replaced (with a pause between failed attempts) until close. */
-  const refollow = async (prefix: string, index: number): Promise<void> => {
+  const refollow = async (): Promise<void> => {
     while (!closed) {
       try {
-        await follow(prefix, index);
+        await follow();
         return;
       } catch (e) {
         opts.onWatchError?.(e as Error);
@@ -107,7 +115,7 @@ export async function watchBookieRegistry(opts: StoreRegistryOptions): Promise<B
     }
   };
 
-  for (const [index, prefix] of prefixes.entries()) await follow(prefix, index);
+  await follow();
 
   /** Views by bookie id, rebuilt after a change (the transport resolves an address per call). */
   let view: { byId: Map<string, BookieInfo>; writable: BookieInfo[] } | undefined;
@@ -129,7 +137,21 @@ export async function watchBookieRegistry(opts: StoreRegistryOptions): Promise<B
     get: (bookieId) => current().byId.get(bookieId),
     async close() {
       closed = true;
-      await Promise.all(watches.map((w) => w?.close()));
+      await watch?.close();
     },
   };
+}
+
+/** The longest common prefix of `prefixes` that ends at a '/' (or the one prefix given). */
+function commonParent(prefixes: readonly string[]): string {
+  if (prefixes.length === 1) return prefixes[0];
+  let common = prefixes[0];
+  for (const p of prefixes.slice(1)) {
+    let i = 0;
+    while (i < common.length && i < p.length && common[i] === p[i]) i++;
+    common = common.slice(0, i);
+  }
+  const parent = common.slice(0, common.lastIndexOf('/') + 1);
+  assert(parent.length > 0, 'bookie registration prefixes must share a parent', { prefixes });
+  return parent;
 }
