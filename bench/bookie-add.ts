@@ -16,7 +16,8 @@ import { setFlagsFromString } from 'node:v8';
 import { type BatchEntry, BenchAddClient } from './lib/add-client.ts';
 import { measureDisk } from './lib/disk.ts';
 import { latencyHistogram } from './lib/histogram.ts';
-import { quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
+import { quantilesBetween, scrapeHistograms } from './lib/prom-scrape.ts';
+import { cpuSeconds } from './lib/setup.ts';
 
 // The client allocates a buffer per message too: same GC setting as the bookie (see its main.ts).
 setFlagsFromString('--external-memory-accounted-in-global-limit');
@@ -109,10 +110,7 @@ async function startBookie(): Promise<BookieProc> {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
     },
-    cpuSeconds: async () => {
-      const f = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) / 100;
-    },
+    cpuSeconds: () => cpuSeconds(child.pid),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -276,12 +274,12 @@ async function main() {
       `cpu/entry: bookie ${(((cpu1 - cpu0) * 1e6) / entries).toFixed(1)} us, ` +
       `client ${((own1.user + own1.system) / entries).toFixed(1)} us`;
     const stages = ['magnetar_bookie_add_batch_latency_seconds', 'magnetar_bookie_journal_fsync_seconds'];
-    const before = await Promise.all(stages.map((n) => scrapeHistogram(bookie.httpPort, n)));
+    const before = await scrapeHistograms(bookie.httpPort, stages);
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const half = await openLoop(bookie.address, s, max.rate / 2, counters);
     loopDelay.disable();
-    const after = await Promise.all(stages.map((n) => scrapeHistogram(bookie.httpPort, n)));
+    const after = await scrapeHistograms(bookie.httpPort, stages);
     const inside =
       `bookie-side at half rate: add message receive→reply ${quantilesBetween(before[0], after[0])}, journal fsync ${quantilesBetween(before[1], after[1])}; ` +
       `bench client event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} / max ${(loopDelay.max / 1e6).toFixed(1)} ms`;

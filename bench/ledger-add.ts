@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import type { WritableLedger } from '../lib/ledger/api.ts';
 import { latencyHistogram } from './lib/histogram.ts';
-import { quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
+import { quantilesBetween, scrapeHistograms } from './lib/prom-scrape.ts';
 import { benchArg, bookieHttpPort, cpuSeconds, loadAverages, startBenchBookies } from './lib/setup.ts';
 
 const SECONDS = Number(benchArg('seconds', '4'));
@@ -180,12 +180,8 @@ async function main(): Promise<void> {
         const half = Math.max(1, Math.floor(rate / 2));
         await sleep(SETTLE_MS);
         const ports = bench.rc.bookies.map((b) => bookieHttpPort(b.proc.logs()));
-        const stage = (port: number) =>
-          Promise.all(
-            ['magnetar_bookie_add_batch_latency_seconds', 'magnetar_bookie_journal_fsync_seconds'].map((m) =>
-              scrapeHistogram(port, m),
-            ),
-          );
+        const stages = ['magnetar_bookie_add_batch_latency_seconds', 'magnetar_bookie_journal_fsync_seconds'];
+        const stage = (port: number) => scrapeHistograms(port, stages);
         const stagesBefore = await Promise.all(ports.map(stage));
         const { h, fromCall } = await openLoop(ledger, payload, half, SECONDS * 1000);
         const stagesAfter = await Promise.all(ports.map(stage));

@@ -20,6 +20,11 @@ export async function scrapeHistogram(port: number, name: string): Promise<Histo
   return out;
 }
 
+/** Several histograms of one process, in the order of `names`. */
+export function scrapeHistograms(port: number, names: readonly string[]): Promise<HistogramSnapshot[]> {
+  return Promise.all(names.map((n) => scrapeHistogram(port, n)));
+}
+
 /** Quantiles (ms) of the observations between `before` and `after`, e.g. "p50 1.2 / p99 9.8 / n 5000". */
 export function quantilesBetween(
   before: HistogramSnapshot,

@@ -2,11 +2,12 @@
  * Dropping written file ranges from the page cache (posix_fadvise POSIX_FADV_DONTNEED, called
  * through koffi, which ships a prebuilt FFI binding).
  *
- * Why: appending to a file takes a fresh page-cache page for every 4 KiB written. On a VM whose
- * guest memory is mostly free and never touched (these machines: ~18 of 24 GiB), each fresh page
- * is first faulted in from the host, and copying into it costs 5-10x more CPU than copying into
- * a page the kernel recycled (measured: 1.5 GB of fdatasync'ed appends, 1.7-3.7 s of system
- * time without, 0.4 s with the synced range dropped after each fdatasync). Dropping clean pages
+ * Why: appending to a file takes a fresh page-cache page for every 4 KiB written, and on these
+ * VMs copying into a fresh page costs 5-10x more CPU than copying into a page the kernel
+ * recycled (measured: 1.5 GB of fdatasync'ed appends, 1.7-3.7 s of system time without, 0.4 s
+ * with the synced range dropped after each fdatasync). The likely cause, inferred rather than
+ * proven: most guest memory (~18 of 24 GiB) was never touched, so each fresh page is first
+ * faulted in from the host. Dropping clean pages
  * once they are durable lets the kernel hand the same, already backed, pages to the next writes.
  *
  * Only clean (synced) ranges should be passed: DONTNEED does not write dirty pages back first on

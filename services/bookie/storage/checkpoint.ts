@@ -29,6 +29,11 @@ import { WriteCache } from './write-cache.ts';
  */
 const YIELD_EVERY_ENTRIES = 2048;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** True on every `n`th call. */
+const everyNth = (n: number) => {
+  let calls = 0;
+  return () => ++calls % n === 0;
+};
 
 export interface CheckpointStats {
   readonly entries: number;
@@ -71,18 +76,18 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
     payload: encodeLedgerId(id),
   }));
   for (const st of states) records.push({ type: IndexRecordType.LEDGER, payload: encodeLedgerState(st) });
-  let sinceYield = 0;
+  const yieldDue = everyNth(YIELD_EVERY_ENTRIES);
   for (const { rec, items } of written) {
-    const live = () => s.ledgers.get(rec.ledgerId) === rec; // false: deleted meanwhile
+    let live = s.ledgers.get(rec.ledgerId) === rec; // false: deleted while being written
     for (const { entryId, slot } of items) {
-      if (!live()) break;
+      if (!live) break;
       publishSlot(s, rec, entryId, slot);
-      if (++sinceYield >= YIELD_EVERY_ENTRIES) {
-        sinceYield = 0;
+      if (yieldDue()) {
         await yieldToEventLoop(); // unpublished entries stay readable in s.flushing
+        live = s.ledgers.get(rec.ledgerId) === rec; // only a yield lets a delete in
       }
     }
-    if (!live()) continue; // its DELETE follows the mark in the journal
+    if (!live) continue; // its DELETE follows the mark in the journal
     for (const run of toSlotRuns(rec.ledgerId, items)) {
       records.push({ type: IndexRecordType.SLOTS, payload: encodeSlotRun(run) });
     }
@@ -91,10 +96,7 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
   s.flushing = undefined;
   for (const body of cache.bodies()) {
     s.release(body);
-    if (++sinceYield >= YIELD_EVERY_ENTRIES) {
-      sinceYield = 0;
-      await yieldToEventLoop();
-    }
+    if (yieldDue()) await yieldToEventLoop();
   }
   s.notifyRoom();
 

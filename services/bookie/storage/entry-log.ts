@@ -33,8 +33,6 @@ interface WritingLog {
   readonly file: SharedFile;
   /** Bytes written or buffered (next record offset). */
   size: number;
-  /** Bytes handed to the file (the rest waits in the chunk). */
-  written: number;
   /** Bytes already dropped from the page cache (all synced). */
   dropped: number;
 }
@@ -156,7 +154,6 @@ export class EntryLogs {
     this.#chunkLen = 0;
     await log.file.fh.write(this.#chunk, 0, len, this.#chunkStart);
     this.#chunkStart += len;
-    log.written = this.#chunkStart;
     this.#unsynced.add(log);
     this.#unsyncedBytes += len;
     if (this.#unsyncedBytes >= this.#syncEveryBytes) await this.#syncFiles();
@@ -171,7 +168,7 @@ export class EntryLogs {
   async #syncFiles(): Promise<void> {
     this.#unsyncedBytes = 0;
     for (const log of [...this.#unsynced]) {
-      const synced = log.written;
+      const synced = this.#writtenBytes(log);
       await log.file.fh.datasync();
       this.#unsynced.delete(log);
       if (this.#dropPageCache && synced > log.dropped) {
@@ -179,6 +176,11 @@ export class EntryLogs {
         log.dropped = synced;
       }
     }
+  }
+
+  /** Bytes of `log` handed to the file (what waits in the chunk is not). */
+  #writtenBytes(log: WritingLog): number {
+    return log === this.#chunkLog ? log.size - this.#chunkLen : log.size;
   }
 
   /** Read `length` bytes at `offset` of log `id`; undefined if the log is gone. */
@@ -227,7 +229,7 @@ export class EntryLogs {
     await fh.write(header, 0, header.length, 0);
     await fsyncDir(this.dir);
     const file = new SharedFile(fh, path);
-    this.#current = { id, file, size: ENTRY_LOG_HEADER_BYTES, written: ENTRY_LOG_HEADER_BYTES, dropped: 0 };
+    this.#current = { id, file, size: ENTRY_LOG_HEADER_BYTES, dropped: 0 };
     this.#sizes.set(id, ENTRY_LOG_HEADER_BYTES);
     this.#readers.set(id, file);
     this.#unsynced.add(this.#current);
