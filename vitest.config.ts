@@ -12,5 +12,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     globalSetup: ['test/harness/global-setup.ts'],
+    setupFiles: ['test/harness/cleanup-setup.ts'],
   },
 });

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/harness/tmp.ts';
 import { ConfigError, describeConfig, loadConfig } from './index.ts';
 
 const spec = {
@@ -14,7 +14,7 @@ const spec = {
 
 describe('loadConfig', () => {
   it('layers defaults < file < env < flags', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const dir = tempDir('cfg-');
     const file = join(dir, 'c.yaml');
     writeFileSync(file, 'port: 4000\ndataDir: /x\n');
     const cfg = loadConfig('bookie', spec, {

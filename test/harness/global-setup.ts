@@ -4,6 +4,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { startEtcd } from './etcd.ts';
+import { makeTestTmpRoot, TEST_TMP_ROOT_ENV } from './tmp.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,9 +13,16 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Before any worker starts, so every fork inherits it.
+  const tmpRoot = makeTestTmpRoot();
+  process.env[TEST_TMP_ROOT_ENV] = tmpRoot.path;
   const etcd = await startEtcd();
   project.provide('etcdEndpoint', etcd.endpoint);
   return async () => {
-    await etcd.stop();
+    try {
+      await etcd.stop();
+    } finally {
+      tmpRoot.remove();
+    }
   };
 }
