@@ -66,6 +66,19 @@ describe('AddStream codec (wire-compatible with bookie.proto)', () => {
     expect(entries[0].body.toString()).toBe('ab');
   });
 
+  it('gives each entry its own master key, sharing one view only between equal keys', () => {
+    const keys = ['ka', 'ka', 'kb', '', 'ka', 'longer-key'];
+    const buf = request(keys.map((k, i) => ({ ledgerId: BigInt(i), masterKey: Buffer.from(k) })));
+    const { entries } = decodeAddStreamRequest(buf);
+    expect(entries.map((e) => e.masterKey.toString())).toEqual(keys);
+    expect(entries[1].masterKey).toBe(entries[0].masterKey);
+    expect(entries[4].masterKey).not.toBe(entries[0].masterKey);
+    // The next message gets views of its own buffer.
+    const again = decodeAddStreamRequest(request([{ masterKey: Buffer.from('ka') }]));
+    expect(again.entries[0].masterKey.buffer).toBe(again.buf.buffer);
+    expect(again.entries[0].masterKey).not.toBe(entries[0].masterKey);
+  });
+
   it('rejects malformed bytes with an error instead of reading past the end', () => {
     for (const bad of [
       Buffer.from([0x0a, 0x05, 0x10]),

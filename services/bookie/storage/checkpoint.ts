@@ -58,12 +58,13 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
   const written: { rec: LedgerRecord; items: { entryId: number; slot: Slot }[] }[] = [];
   let entries = 0;
   let bytes = 0;
-  for (const { ledgerId, entries: list } of cache.sorted()) {
+  for (const { ledgerId, entryIds, bodies } of cache.sorted()) {
     const rec = s.ledgers.get(ledgerId);
     if (!rec) continue;
     const items: { entryId: number; slot: Slot }[] = [];
-    for (const [entryId, body] of list) {
-      items.push({ entryId, slot: s.logs.tryAppend(body) ?? (await s.logs.append(body)) });
+    for (let i = 0; i < entryIds.length; i++) {
+      const body = bodies[i];
+      items.push({ entryId: entryIds[i], slot: s.logs.tryAppend(body) ?? (await s.logs.append(body)) });
       bytes += body.length;
     }
     entries += items.length;

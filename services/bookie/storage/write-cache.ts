@@ -54,18 +54,23 @@ export class WriteCache {
     for (const m of this.#ledgers.values()) yield* m.values();
   }
 
-  /** Ledgers ascending, each with its entries ascending (the flush order). */
-  *sorted(): Generator<{ ledgerId: number; entries: [number, Buffer][] }> {
+  /** Ledgers ascending, each with its entries ascending (the flush order), as parallel arrays. */
+  *sorted(): Generator<{ ledgerId: number; entryIds: number[]; bodies: Buffer[] }> {
     const ids = [...this.#ledgers.keys()].sort((a, b) => a - b);
     for (const ledgerId of ids) {
       const m = this.#ledgers.get(ledgerId);
       if (!m) continue;
-      const entries = [...m.entries()];
-      // Entries usually arrive in order: skip the sort (costly for 100k entries) when they did.
+      // Two flat arrays, not an [id, body] pair per entry: a checkpoint of 100k entries made
+      // 100k short-lived arrays. Entries usually arrive in order: then there is nothing to sort.
+      const entryIds = Array.from(m.keys());
       let ordered = true;
-      for (let i = 1; i < entries.length && ordered; i++) ordered = entries[i - 1][0] < entries[i][0];
-      if (!ordered) entries.sort((a, b) => a[0] - b[0]);
-      yield { ledgerId, entries };
+      for (let i = 1; i < entryIds.length && ordered; i++) ordered = entryIds[i - 1] < entryIds[i];
+      if (ordered) {
+        yield { ledgerId, entryIds, bodies: Array.from(m.values()) };
+        continue;
+      }
+      entryIds.sort((a, b) => a - b);
+      yield { ledgerId, entryIds, bodies: entryIds.map((id) => m.get(id)!) };
     }
   }
 }
