@@ -1,6 +1,7 @@
 /**
  * Broker produce/consume benchmark: `node bench/broker-produce-consume.ts [--seconds 5]
- * [--batch 100] [--only 1bookie|3bookies] [--phases closed,open] [--rate 20000] [--window 64]`.
+ * [--batch 100] [--only 1bookie|3bookies] [--phases closed,open] [--rate 20000] [--window 64]
+ * [--bookie-args '...'] [--bookie-node-args '...']`.
  * Starts a private etcd, three bookie processes (fsynced group-committed journals) and, per
  * scenario, a broker process (services/broker/main.ts) with the topic's E/Qw/Qa:
  *   - 1bookie : E=Qw=Qa=1   - 3bookies: E=3, Qw=2, Qa=2
@@ -26,7 +27,7 @@ import { spawnProcess, startLocalEtcd, stopAll } from '../test/harness/index.ts'
 import { startRealCluster } from '../test/ledger/real-cluster.ts';
 import { BenchClient } from './broker-bench-client.ts';
 import { latencyHistogram } from './lib/histogram.ts';
-import { bookieHttpPort, cpuSeconds } from './lib/setup.ts';
+import { benchBookieArgs, bookieHttpPort, cpuSeconds } from './lib/setup.ts';
 import { eventLoopDelay, quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
 
 const args = process.argv.slice(2);
@@ -252,7 +253,13 @@ function gcSummary(logs: string): string | undefined {
 
 async function main(): Promise<void> {
   const etcd = await startLocalEtcd();
-  const rc = await startRealCluster({ etcdEndpoint: etcd.endpoint, prefix: '/bench-broker', bookies: 3 });
+  const rc = await startRealCluster({
+    etcdEndpoint: etcd.endpoint,
+    prefix: '/bench-broker',
+    bookies: 3,
+    extraBookieArgs: benchBookieArgs(arg('bookie-args', '')),
+    bookieNodeArgs: arg('bookie-node-args', '').split(' ').filter(Boolean),
+  });
   const store = await rc.openStore();
   const ps = new PolicyStore(store, { cluster: rc.cluster, defaults: builtinPolicyDefaults() });
   await ps.start();

@@ -1,5 +1,6 @@
 /**
- * Ledger add benchmark: `node bench/ledger-add.ts [--seconds 4] [--only 3/2/2x1024]`.
+ * Ledger add benchmark: `node bench/ledger-add.ts [--seconds 4] [--only 3/2/2x1024] [--bookie-args '...']
+ * [--bookie-node-args '...']`.
  * Starts a private etcd and three bookie processes (services/bookie/main.ts, default durability:
  * fsynced group-committed journal), then drives the real ledger client (lib/ledger) for
  * E=Qw=Qa=1 and E=3 Qw=2 Qa=2 with 1 KiB and 64 KiB entries:
@@ -151,10 +152,13 @@ function closedLoopCpu(
 }
 
 async function main(): Promise<void> {
-  const bench = await startBenchBookies('/bench', 3, {
-    pendingAddsMax: 20_000,
-    pendingAddBytesMax: 256 * 1024 * 1024,
-  });
+  const bench = await startBenchBookies(
+    '/bench',
+    3,
+    { pendingAddsMax: 20_000, pendingAddBytesMax: 256 * 1024 * 1024 },
+    benchArg('bookie-args', ''),
+    benchArg('bookie-node-args', ''),
+  );
   const { client } = bench;
   console.log(`load average before: ${loadAverages()}; ${SECONDS} s phases`);
   console.log(

@@ -14,6 +14,8 @@ export interface BookieSpawnOptions {
   metadataUrl: string;
   dataDir: string;
   extraArgs?: readonly string[];
+  /** Node/V8 flags for the bookie process (benchmarks' experiments), before the script. */
+  nodeArgs?: readonly string[];
 }
 
 export interface SpawnedBookie {
@@ -27,6 +29,7 @@ export async function spawnBookie(opts: BookieSpawnOptions): Promise<SpawnedBook
   const proc = spawnProcess({
     name: opts.id,
     args: [
+      ...(opts.nodeArgs ?? []),
       BOOKIE_MAIN,
       ...['--bookie-id', opts.id, '--cluster-name', opts.cluster, '--metadata-url', opts.metadataUrl],
       ...[

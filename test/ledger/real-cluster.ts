@@ -31,11 +31,19 @@ export async function startRealCluster(opts: {
   prefix: string;
   bookies: number;
   extraBookieArgs?: string[];
+  bookieNodeArgs?: string[];
 }): Promise<RealCluster> {
   const metadataUrl = `etcd://${opts.etcdEndpoint}${opts.prefix}`;
   const cluster = 'ledgertest';
   const startOne = (id: string, dataDir: string) =>
-    spawnBookie({ id, cluster, metadataUrl, dataDir, extraArgs: opts.extraBookieArgs });
+    spawnBookie({
+      id,
+      cluster,
+      metadataUrl,
+      dataDir,
+      extraArgs: opts.extraBookieArgs,
+      nodeArgs: opts.bookieNodeArgs,
+    });
   const bookies = await Promise.all(
     Array.from({ length: opts.bookies }, async (_, i) => {
       const id = `bookie-${i}`;

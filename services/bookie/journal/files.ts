@@ -46,15 +46,22 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Extend (or fill) a file with zeros from `from` up to `size`, then fdatasync it. */
+/**
+ * Extend (or fill) a file with zeros from `from` up to `size`, an fdatasync after every chunk.
+ * The next journal file is prepared while the current one takes group commits: written in one
+ * burst and synced once, its 64 MiB rode along with the journal's own fdatasyncs (on a virtual
+ * disk a flush persists everything written before it) and stalled them for 30-50 ms. Synced a
+ * chunk at a time, a journal fsync waits behind at most one chunk.
+ */
 async function zeroFill(path: string, from: number, size: number): Promise<void> {
   const fh = await open(path, 'r+');
   try {
     const zeros = Buffer.alloc(Math.min(ZERO_CHUNK_BYTES, Math.max(size - from, 1)));
     for (let off = from; off < size; off += zeros.length) {
       await fh.write(zeros, 0, Math.min(zeros.length, size - off), off);
+      await fh.datasync();
     }
-    await fh.datasync();
+    if (from >= size) await fh.datasync();
   } finally {
     await fh.close();
   }
