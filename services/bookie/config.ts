@@ -199,10 +199,10 @@ export const bookieConfigSpec = {
   },
   entryLogSyncBytes: {
     type: 'int',
-    default: 4 * MiB,
+    default: 1 * MiB,
     min: 64 * KiB,
     max: 1 * GiB,
-    doc: 'while a checkpoint writes entry logs, it fdatasyncs after this many bytes (small: the journal fsyncs sharing the disk queue behind less)',
+    doc: 'while a checkpoint writes entry logs, it fdatasyncs after this many bytes (small: a journal fsync sharing the disk waits behind less of them)',
   },
   entryLogDropPageCache: {
     type: 'bool',
