@@ -17,7 +17,7 @@ import { type BatchEntry, BenchAddClient } from './lib/add-client.ts';
 import { measureDisk } from './lib/disk.ts';
 import { latencyHistogram } from './lib/histogram.ts';
 import { quantilesBetween, scrapeHistograms } from './lib/prom-scrape.ts';
-import { cpuSeconds } from './lib/setup.ts';
+import { benchArgList, cpuSeconds } from './lib/setup.ts';
 
 // The client allocates a buffer per message too: same GC setting as the bookie (see its main.ts).
 setFlagsFromString('--external-memory-accounted-in-global-limit');
@@ -71,7 +71,7 @@ async function startBookie(): Promise<BookieProc> {
   const child = spawn(
     process.execPath,
     [
-      ...(arg('node-args', '') ? arg('node-args', '').split(' ') : []),
+      ...benchArgList('node-args'),
       join(import.meta.dirname, '../services/bookie/main.ts'),
       '--registration',
       'false',
@@ -87,7 +87,7 @@ async function startBookie(): Promise<BookieProc> {
       join(root, 'ledgers'),
       '--log-level',
       'info',
-      ...(arg('bookie-args', '') ? arg('bookie-args', '').split(' ') : []),
+      ...benchArgList('bookie-args'),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );

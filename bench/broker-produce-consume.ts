@@ -27,7 +27,7 @@ import { spawnProcess, startLocalEtcd, stopAll } from '../test/harness/index.ts'
 import { startRealCluster } from '../test/ledger/real-cluster.ts';
 import { BenchClient } from './broker-bench-client.ts';
 import { latencyHistogram } from './lib/histogram.ts';
-import { benchBookieArgs, bookieHttpPort, cpuSeconds } from './lib/setup.ts';
+import { benchArgList, benchBookieArgs, bookieHttpPort, cpuSeconds } from './lib/setup.ts';
 import { eventLoopDelay, quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
 
 const args = process.argv.slice(2);
@@ -257,8 +257,8 @@ async function main(): Promise<void> {
     etcdEndpoint: etcd.endpoint,
     prefix: '/bench-broker',
     bookies: 3,
-    extraBookieArgs: benchBookieArgs(arg('bookie-args', '')),
-    bookieNodeArgs: arg('bookie-node-args', '').split(' ').filter(Boolean),
+    extraBookieArgs: benchBookieArgs(benchArgList('bookie-args')),
+    bookieNodeArgs: benchArgList('bookie-node-args'),
   });
   const store = await rc.openStore();
   const ps = new PolicyStore(store, { cluster: rc.cluster, defaults: builtinPolicyDefaults() });

@@ -17,7 +17,14 @@ import { readFileSync } from 'node:fs';
 import type { WritableLedger } from '../lib/ledger/api.ts';
 import { latencyHistogram } from './lib/histogram.ts';
 import { quantilesBetween, scrapeHistograms } from './lib/prom-scrape.ts';
-import { benchArg, bookieHttpPort, cpuSeconds, loadAverages, startBenchBookies } from './lib/setup.ts';
+import {
+  benchArg,
+  benchArgList,
+  bookieHttpPort,
+  cpuSeconds,
+  loadAverages,
+  startBenchBookies,
+} from './lib/setup.ts';
 
 const SECONDS = Number(benchArg('seconds', '4'));
 /** Each configuration runs this many times, interleaved; the best round is reported. */
@@ -156,8 +163,8 @@ async function main(): Promise<void> {
     '/bench',
     3,
     { pendingAddsMax: 20_000, pendingAddBytesMax: 256 * 1024 * 1024 },
-    benchArg('bookie-args', ''),
-    benchArg('bookie-node-args', ''),
+    benchArgList('bookie-args'),
+    benchArgList('bookie-node-args'),
   );
   const { client } = bench;
   console.log(`load average before: ${loadAverages()}; ${SECONDS} s phases`);

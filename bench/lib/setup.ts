@@ -19,6 +19,11 @@ export function benchArg(name: string, def: string): string {
   return i >= 0 ? argv[i + 1] : def;
 }
 
+/** The space-separated words after `--name` (e.g. `--bookie-args '--a 1 --b 2'`), or none. */
+export function benchArgList(name: string): string[] {
+  return benchArg(name, '').split(' ').filter(Boolean);
+}
+
 /** The 1, 5 and 15 minute load averages, e.g. `1.52 1.20 0.98`. */
 export function loadAverages(): string {
   return loadavg()
@@ -70,12 +75,8 @@ export interface BenchBookies {
  * second under load; benchmarks measure the shipped default instead. `extra` (a benchmark's
  * --bookie-args) comes last and overrides.
  */
-export function benchBookieArgs(extra = ''): string[] {
-  return [
-    '--journal-file-bytes',
-    String(bookieConfigSpec.journalFileBytes.default),
-    ...(extra ? extra.split(' ').filter(Boolean) : []),
-  ];
+export function benchBookieArgs(extra: readonly string[] = []): string[] {
+  return ['--journal-file-bytes', String(bookieConfigSpec.journalFileBytes.default), ...extra];
 }
 
 /**
@@ -86,8 +87,8 @@ export async function startBenchBookies(
   prefix: string,
   bookies: number,
   limits: Partial<LedgerLimits>,
-  extraBookieArgs = '',
-  bookieNodeArgs = '',
+  extraBookieArgs: readonly string[] = [],
+  bookieNodeArgs: string[] = [],
 ): Promise<BenchBookies> {
   const etcd = await startLocalEtcd();
   const rc = await startRealCluster({
@@ -95,7 +96,7 @@ export async function startBenchBookies(
     prefix,
     bookies,
     extraBookieArgs: benchBookieArgs(extraBookieArgs),
-    bookieNodeArgs: bookieNodeArgs.split(' ').filter(Boolean),
+    bookieNodeArgs,
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => {

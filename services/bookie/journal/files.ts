@@ -61,7 +61,6 @@ async function zeroFill(path: string, from: number, size: number): Promise<void>
       await fh.write(zeros, 0, Math.min(zeros.length, size - off), off);
       await fh.datasync();
     }
-    if (from >= size) await fh.datasync();
   } finally {
     await fh.close();
   }
