@@ -45,7 +45,7 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
   const t0 = performance.now();
   const mark = markOverride ?? s.journal.durableMark;
   const cache = s.active;
-  s.active = new WriteCache();
+  s.active = new WriteCache(s.slabMemory);
   s.flushing = cache;
   const states = [];
   for (const rec of s.ledgers.values()) {
@@ -55,20 +55,29 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
   }
   const deletes = s.pendingDeletes.splice(0);
 
-  const written: { rec: LedgerRecord; items: { entryId: number; slot: Slot }[] }[] = [];
+  // Per ledger, entry ids and their new slots as flat arrays: an object per entry would live
+  // through the whole checkpoint and be promoted by the young-generation GC (see write-cache.ts).
+  const written: { rec: LedgerRecord; entryIds: Float64Array; slots: Uint32Array }[] = [];
   let entries = 0;
   let bytes = 0;
-  for (const { ledgerId, entryIds, bodies } of cache.sorted()) {
-    const rec = s.ledgers.get(ledgerId);
+  for (const led of cache.sorted()) {
+    const rec = s.ledgers.get(led.ledgerId);
     if (!rec) continue;
-    const items: { entryId: number; slot: Slot }[] = [];
-    for (let i = 0; i < entryIds.length; i++) {
-      const body = bodies[i];
-      items.push({ entryId: entryIds[i], slot: s.logs.tryAppend(body) ?? (await s.logs.append(body)) });
+    const entryIds = new Float64Array(led.count);
+    const slots = new Uint32Array(3 * led.count);
+    let n = 0;
+    for (; n < led.count; n++) {
+      const body = led.body(n);
+      if (!body) break; // deleted meanwhile
+      const slot = s.logs.tryAppend(body) ?? (await s.logs.append(body));
+      entryIds[n] = led.entryId(n);
+      slots[3 * n] = slot.logId;
+      slots[3 * n + 1] = slot.offset;
+      slots[3 * n + 2] = slot.length;
       bytes += body.length;
     }
-    entries += items.length;
-    written.push({ rec, items });
+    entries += n;
+    written.push({ rec, entryIds: entryIds.subarray(0, n), slots });
   }
   await s.logs.sync();
 
@@ -78,27 +87,29 @@ export async function runCheckpoint(s: LedgerStorage, markOverride?: JournalMark
   }));
   for (const st of states) records.push({ type: IndexRecordType.LEDGER, payload: encodeLedgerState(st) });
   const yieldDue = everyNth(YIELD_EVERY_ENTRIES);
-  for (const { rec, items } of written) {
+  for (const { rec, entryIds, slots } of written) {
     let live = s.ledgers.get(rec.ledgerId) === rec; // false: deleted while being written
-    for (const { entryId, slot } of items) {
-      if (!live) break;
-      publishSlot(s, rec, entryId, slot);
+    const slotAt = (i: number): Slot => ({
+      logId: slots[3 * i],
+      offset: slots[3 * i + 1],
+      length: slots[3 * i + 2],
+    });
+    for (let i = 0; i < entryIds.length && live; i++) {
+      publishSlot(s, rec, entryIds[i], slotAt(i));
       if (yieldDue()) {
         await yieldToEventLoop(); // unpublished entries stay readable in s.flushing
         live = s.ledgers.get(rec.ledgerId) === rec; // only a yield lets a delete in
       }
     }
     if (!live) continue; // its DELETE follows the mark in the journal
+    const items = Array.from(entryIds, (entryId, i) => ({ entryId, slot: slotAt(i) }));
     for (const run of toSlotRuns(rec.ledgerId, items)) {
       records.push({ type: IndexRecordType.SLOTS, payload: encodeSlotRun(run) });
     }
   }
   // Reads now find these entries through the index: the flushed cache (and its memory) can go.
   s.flushing = undefined;
-  for (const body of cache.bodies()) {
-    s.release(body);
-    if (yieldDue()) await yieldToEventLoop();
-  }
+  cache.releaseAll();
   s.notifyRoom();
 
   await s.index.appendLog(records);

@@ -29,7 +29,7 @@ import { LimboAdmission } from './limbo-admission.ts';
 import { ReadCache } from './read-cache.ts';
 import { CacheRoom } from './room.ts';
 import type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
-import { WriteCache } from './write-cache.ts';
+import { type SlabMemory, WriteCache } from './write-cache.ts';
 
 export type { StorageConfig, StorageHooks, StorageOptions } from './types.ts';
 
@@ -60,7 +60,13 @@ export class LedgerStorage {
   readonly readCache: ReadCache;
   readonly recycled: string[] = [];
   journal!: JournalWriter;
-  active = new WriteCache();
+  /** Entry memory of the write caches: the journal's slabs (none yet while the journal replays). */
+  readonly slabMemory: SlabMemory = {
+    slabIdOf: (body) => this.journal?.slabs.slabIdOf(body) ?? -1,
+    slabBuffer: (id) => this.journal.slabs.slabBuffer(id),
+    releaseSlab: (id) => this.journal.slabs.releaseSlab(id),
+  };
+  active = new WriteCache(this.slabMemory);
   flushing: WriteCache | undefined;
   pendingDeletes: number[] = [];
   lastCheckpoint: CheckpointState = INITIAL_CHECKPOINT;
@@ -254,18 +260,12 @@ export class LedgerStorage {
   /** The entry will never be durable (journal failed). */
   abandonAdd(body: Buffer): void {
     this.pendingAddBytes -= body.length;
-    this.release(body);
+    this.journal.slabs.release(body);
   }
-
-  /** Cached entry memory is no longer needed (journal slabs are reused). */
-  readonly release = (body: Buffer): void => {
-    this.journal?.slabs.release(body);
-  };
 
   #put(ledgerId: number, entryId: number, body: Buffer): void {
     const rec = this.ledgers.get(ledgerId) ?? this.#create(ledgerId);
-    const replaced = this.active.put(ledgerId, entryId, body);
-    if (replaced) this.release(replaced);
+    this.active.put(ledgerId, entryId, body);
     if (rec.noteEntry(entryId, readSafeInt64BE(body, 16))) this.hooks.onLacAdvanced?.(rec);
   }
 
@@ -294,8 +294,8 @@ export class LedgerStorage {
   }
 
   #applyDelete(ledgerId: number): boolean {
-    this.active.deleteLedger(ledgerId, this.release);
-    this.flushing?.deleteLedger(ledgerId, this.release);
+    this.active.deleteLedger(ledgerId);
+    this.flushing?.deleteLedger(ledgerId);
     this.readCache.deleteLedger(ledgerId);
     this.pendingDeletes.push(ledgerId);
     const rec = this.ledgers.get(ledgerId);
