@@ -5,9 +5,10 @@
  * renamed into the next id instead of allocating again.
  */
 import { randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { constants, writevSync } from 'node:fs';
+import { type FileHandle, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { assert } from '../../../lib/assert.ts';
 
 const JOURNAL_RE = /^journal-([0-9a-f]{16})\.jnl$/;
 const RECYCLE_RE = /^recycle-[0-9a-f-]+\.jnl$/;
@@ -112,4 +113,35 @@ export async function retireJournalFiles(
   }
   if (retired > 0) await fsyncDir(dir);
   return retired;
+}
+
+/** A short write (which Linux does not do to regular files short of an error) is continued, not ignored. */
+export function writeAllSync(fd: number, bufs: Buffer[], position: number): void {
+  let rest = bufs;
+  let pos = position;
+  while (rest.length > 0) {
+    const n = writevSync(fd, rest, pos);
+    pos += n;
+    rest = remainingAfter(rest, n);
+  }
+}
+
+export async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  let rest = bufs;
+  let pos = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest, pos);
+    pos += bytesWritten;
+    rest = remainingAfter(rest, bytesWritten);
+  }
+}
+
+/** The buffers still to write once `written` bytes of `bufs` went out. */
+export function remainingAfter(bufs: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  let i = 0;
+  while (i < bufs.length && skip >= bufs[i].length) skip -= bufs[i++].length;
+  if (i === bufs.length) return [];
+  if (written === 0) assert(false, 'journal write made no progress');
+  return [bufs[i].subarray(skip), ...bufs.slice(i + 1)];
 }

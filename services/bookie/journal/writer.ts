@@ -21,7 +21,7 @@ import { open } from 'node:fs/promises';
 import { assert } from '../../../lib/assert.ts';
 import { BookieErrors } from '../errors.ts';
 import { FRAME_HEADER_BYTES, sealFrame, sealSelfCheckedFrame } from './frame.ts';
-import { prepareJournalFile } from './files.ts';
+import { prepareJournalFile, writeAll, writeAllSync } from './files.ts';
 import { decideGroupCommit, type GroupCommitSettings } from './policy.ts';
 import { RecordType } from './records.ts';
 import { type Slab, SlabPool } from './slabs.ts';
@@ -43,6 +43,14 @@ export interface GroupStats {
 export interface JournalWriterOptions extends GroupCommitSettings {
   /** fdatasyncs in flight at once (1: one group written and synced at a time). */
   readonly maxSyncsInFlight?: number;
+  /**
+   * Write groups with a blocking writev on the event loop rather than on the thread pool. A group
+   * is a buffered write of at most `maxBytes` (typically ~0.1 ms); doing it inline saves a
+   * round trip through the thread pool and back per group, which under CPU contention is where
+   * much of an add's latency tail came from (bench/broker-produce-consume.ts: bookie-side add
+   * p99 ~8 ms → ~5 ms at 20k msg/s). The fdatasync stays asynchronous.
+   */
+  readonly blockingWrites?: boolean;
   /** Free slabs kept for reuse, in bytes (about the write cache's size: it holds entry copies). */
   readonly pooledSlabBytes: number;
   readonly dir: string;
@@ -311,10 +319,9 @@ export class JournalWriter {
     });
     const t0 = performance.now();
     if (g.bytes > 0) {
-      await file.fh.writev(
-        g.regions.map((r) => r.buf.subarray(r.start, r.end)),
-        g.startOffset,
-      );
+      const bufs = g.regions.map((r) => r.buf.subarray(r.start, r.end));
+      if (this.#o.blockingWrites) writeAllSync(file.fh.fd, bufs, g.startOffset);
+      else await writeAll(file.fh, bufs, g.startOffset);
     }
     const t1 = performance.now();
     this.#written.push(g);

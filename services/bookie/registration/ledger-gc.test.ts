@@ -32,6 +32,7 @@ async function storageWith(ids: number[]) {
       journalGroupMaxBytes: 64 * 1024,
       journalFlushWhenIdle: true,
       journalMaxSyncsInFlight: 2,
+      journalBlockingWrites: true,
       journalFileBytes: 1024 * 1024,
       journalRecycledFiles: 1,
       maxEntryBytes: 64 * 1024,

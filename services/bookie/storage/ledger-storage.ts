@@ -156,6 +156,7 @@ export class LedgerStorage {
       maxWaitMs: o.cfg.journalGroupWaitMs,
       flushWhenIdle: o.cfg.journalFlushWhenIdle,
       maxSyncsInFlight: o.cfg.journalMaxSyncsInFlight,
+      blockingWrites: o.cfg.journalBlockingWrites,
       pooledSlabBytes: o.cfg.writeCacheMaxBytes + 2 * o.cfg.journalGroupMaxBytes,
       onGroup: o.hooks.onJournalGroup,
       onFatal: (err) => o.hooks.onFatal(err),

@@ -12,6 +12,7 @@ export type StorageConfig = Pick<
   | 'journalGroupMaxBytes'
   | 'journalFlushWhenIdle'
   | 'journalMaxSyncsInFlight'
+  | 'journalBlockingWrites'
   | 'journalFileBytes'
   | 'journalRecycledFiles'
   | 'maxEntryBytes'

@@ -14,6 +14,7 @@ export const testStorageConfig: StorageConfig = {
   journalGroupMaxBytes: 64 * 1024,
   journalFlushWhenIdle: true,
   journalMaxSyncsInFlight: 2,
+  journalBlockingWrites: true,
   journalFileBytes: 1024 * 1024,
   journalRecycledFiles: 2,
   maxEntryBytes: 64 * 1024,
