@@ -8,6 +8,7 @@ import type { BundleLoadSample } from '../../lib/cluster/broker-registry.ts';
 import { type BundleRange, formatRange, rangeContains, topicHash } from '../../lib/cluster/bundle-range.ts';
 import { parseTopicName } from '../../lib/cluster/topic-name.ts';
 import type { TopicLoad } from './ownership.ts';
+import { CounterSum } from './topics/topic.ts';
 
 export interface OwnedBundleRange {
   readonly tenant: string;
@@ -15,36 +16,16 @@ export interface OwnedBundleRange {
   readonly range: BundleRange;
 }
 
-interface Sum {
-  topics: number;
-  producers: number;
-  consumers: number;
-  msgRateIn: number;
-  msgRateOut: number;
-  bytesInPerSec: number;
-  bytesOutPerSec: number;
-}
-
-const zero = (): Sum => ({
-  topics: 0,
-  producers: 0,
-  consumers: 0,
-  msgRateIn: 0,
-  msgRateOut: 0,
-  bytesInPerSec: 0,
-  bytesOutPerSec: 0,
-});
-
 /** One sample per owned bundle; topics outside every owned bundle (being unloaded) are left out. */
 export function bundleLoads(
   owned: readonly OwnedBundleRange[],
   topics: readonly TopicLoad[],
 ): BundleLoadSample[] {
-  const byNamespace = new Map<string, { range: BundleRange; sum: Sum }[]>();
-  const out: { namespace: string; range: BundleRange; sum: Sum }[] = [];
+  const byNamespace = new Map<string, { range: BundleRange; sum: CounterSum }[]>();
+  const out: { namespace: string; range: BundleRange; sum: CounterSum }[] = [];
   for (const b of owned) {
     const ns = `${b.tenant}/${b.namespace}`;
-    const entry = { namespace: ns, range: b.range, sum: zero() };
+    const entry = { namespace: ns, range: b.range, sum: new CounterSum() };
     out.push(entry);
     const list = byNamespace.get(ns) ?? [];
     list.push(entry);
@@ -61,15 +42,7 @@ export function bundleLoads(
     if (!candidates) continue;
     const hash = topicHash(name.full);
     const hit = candidates.find((c) => rangeContains(c.range, hash));
-    if (!hit) continue;
-    const s = hit.sum;
-    s.topics++;
-    s.producers += t.producers;
-    s.consumers += t.consumers;
-    s.msgRateIn += t.msgRateIn;
-    s.msgRateOut += t.msgRateOut;
-    s.bytesInPerSec += t.bytesInPerSec;
-    s.bytesOutPerSec += t.bytesOutPerSec;
+    hit?.sum.add(t);
   }
   return out.map(({ namespace, range, sum }) => ({ namespace, range: formatRange(range), ...sum }));
 }

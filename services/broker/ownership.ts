@@ -4,6 +4,7 @@
  * topics of a released bundle. lib/cluster's OwnershipService provides it (main.ts wires it);
  * without one every topic is served by this broker.
  */
+import type { TopicCounters } from './topics/topic.ts';
 
 export interface OwnershipLookup {
   readonly redirect: boolean;
@@ -27,27 +28,15 @@ export interface TopicOwnership {
 }
 
 /** What the broker reports about itself for load balancing. */
-export interface BrokerLoad {
+export interface BrokerLoad extends TopicCounters {
   readonly topics: number;
-  readonly producers: number;
-  readonly consumers: number;
   readonly connections: number;
-  readonly msgRateIn: number;
-  readonly msgRateOut: number;
-  readonly bytesInPerSec: number;
-  readonly bytesOutPerSec: number;
 }
 
 /** One loaded topic's traffic, for the per-bundle part of the load report. */
-export interface TopicLoad {
+export interface TopicLoad extends TopicCounters {
   /** Full name: persistent://tenant/ns/local */
   readonly topic: string;
-  readonly producers: number;
-  readonly consumers: number;
-  readonly msgRateIn: number;
-  readonly msgRateOut: number;
-  readonly bytesInPerSec: number;
-  readonly bytesOutPerSec: number;
 }
 
 export interface OwnershipStartArgs {

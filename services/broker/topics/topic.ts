@@ -154,6 +154,27 @@ export interface TopicCounters {
   readonly bytesOutPerSec: number;
 }
 
+/** Topic counters summed over several topics (the broker's load report, per broker and per bundle). */
+export class CounterSum implements TopicCounters {
+  topics = 0;
+  producers = 0;
+  consumers = 0;
+  msgRateIn = 0;
+  msgRateOut = 0;
+  bytesInPerSec = 0;
+  bytesOutPerSec = 0;
+
+  add(c: TopicCounters): void {
+    this.topics++;
+    this.producers += c.producers;
+    this.consumers += c.consumers;
+    this.msgRateIn += c.msgRateIn;
+    this.msgRateOut += c.msgRateOut;
+    this.bytesInPerSec += c.bytesInPerSec;
+    this.bytesOutPerSec += c.bytesOutPerSec;
+  }
+}
+
 export interface Topic {
   readonly name: TopicName;
   readonly persistent: boolean;
