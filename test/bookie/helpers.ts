@@ -1,11 +1,10 @@
 /** Start real bookie processes for integration tests and talk to them over gRPC. */
 import { join } from 'node:path';
+import { BOOKIE_MAIN, LOOPBACK_BOOKIE_ARGS } from '../harness/bookie-process.ts';
 import { type ServiceProcess, spawnProcess, tempDir } from '../harness/index.ts';
 import { expect } from 'vitest';
 import { Status } from '../../lib/gen/magnetar/bookie/v1/bookie_pb.ts';
 import { BookieTestClient, envelopeFor, payloadFor } from '../../services/bookie/testing/client.ts';
-
-export const MAIN = join(import.meta.dirname, '../../services/bookie/main.ts');
 
 export interface BookieDirs {
   readonly journalDir: string;
@@ -38,17 +37,10 @@ export const SMALL_STORAGE = [
 
 export function bookieArgs(name: string, dirs: BookieDirs, extra: string[] = []): string[] {
   return [
-    MAIN,
+    BOOKIE_MAIN,
     '--bookie-id',
     name,
-    '--bind-host',
-    '127.0.0.1',
-    '--advertised-host',
-    '127.0.0.1',
-    '--grpc-port',
-    '0',
-    '--http-port',
-    '0',
+    ...LOOPBACK_BOOKIE_ARGS,
     '--journal-dir',
     dirs.journalDir,
     '--ledger-dir',

@@ -6,7 +6,19 @@
 import { join } from 'node:path';
 import { type ServiceProcess, spawnProcess } from './processes.ts';
 
-const BOOKIE_MAIN = join(import.meta.dirname, '../../services/bookie/main.ts');
+export const BOOKIE_MAIN = join(import.meta.dirname, '../../services/bookie/main.ts');
+
+/** A bookie bound to 127.0.0.1 with OS-chosen gRPC and HTTP ports. */
+export const LOOPBACK_BOOKIE_ARGS: readonly string[] = [
+  '--bind-host',
+  '127.0.0.1',
+  '--advertised-host',
+  '127.0.0.1',
+  '--grpc-port',
+  '0',
+  '--http-port',
+  '0',
+];
 
 export interface BookieSpawnOptions {
   id: string;
@@ -32,16 +44,7 @@ export async function spawnBookie(opts: BookieSpawnOptions): Promise<SpawnedBook
       ...(opts.nodeArgs ?? []),
       BOOKIE_MAIN,
       ...['--bookie-id', opts.id, '--cluster-name', opts.cluster, '--metadata-url', opts.metadataUrl],
-      ...[
-        '--bind-host',
-        '127.0.0.1',
-        '--advertised-host',
-        '127.0.0.1',
-        '--grpc-port',
-        '0',
-        '--http-port',
-        '0',
-      ],
+      ...LOOPBACK_BOOKIE_ARGS,
       ...['--journal-dir', join(opts.dataDir, 'journal'), '--ledger-dir', join(opts.dataDir, 'ledgers')],
       ...['--registration-ttl-ms', '2000', '--registration-wait-ms', '10000'],
       ...['--journal-file-bytes', String(16 * 1024 * 1024)],

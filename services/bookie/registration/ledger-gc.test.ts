@@ -4,6 +4,7 @@ import * as keys from '../../../lib/metadata/keys.ts';
 import type { MetadataStore } from '../../../lib/metadata/store.ts';
 import { removeTempDirs, tempDir } from '../../../test/harness/tmp.ts';
 import { LedgerStorage } from '../storage/ledger-storage.ts';
+import { testStorageConfig } from '../testing/storage-fixture.ts';
 import { MetadataLedgerGc } from './ledger-gc.ts';
 
 afterAll(removeTempDirs);
@@ -28,28 +29,14 @@ async function storageWith(ids: number[]) {
     journalDir: `${root}/j`,
     ledgerDir: `${root}/l`,
     cfg: {
-      journalGroupWaitMs: 1,
-      journalGroupMaxBytes: 64 * 1024,
-      journalFlushWhenIdle: true,
-      journalMaxSyncsInFlight: 2,
-      journalBlockingWrites: true,
-      journalFileBytes: 1024 * 1024,
+      ...testStorageConfig,
       journalRecycledFiles: 1,
-      maxEntryBytes: 64 * 1024,
       writeCacheMaxBytes: 1024 * 1024,
       readCacheMaxBytes: 0,
       readAheadEntries: 0,
       readAheadMaxBytes: 0,
-      checkpointIntervalMs: 3_600_000,
       entryLogMaxBytes: 1024 * 1024,
-      entryLogDropPageCache: true,
-      entryLogSyncBytes: 1024 * 1024,
       indexLogMaxBytes: 1024 * 1024,
-      gcIntervalMs: 3_600_000,
-      gcMinorThreshold: 0.2,
-      gcMinorIntervalMs: 3_600_000,
-      gcMajorThreshold: 0.8,
-      gcMajorIntervalMs: 3_600_000,
     },
     log: silentLogger(),
     hooks: { onFatal: () => {} },
