@@ -17,6 +17,7 @@ import { type BrokerProcess, spawnBroker, startStorageCluster } from '../test/br
 import { startCoordinatorProc } from '../test/cluster/procs.ts';
 import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { runMain } from './lib/setup.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -108,10 +109,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

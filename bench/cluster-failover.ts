@@ -12,6 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { type AgentProc, startAgent, startCoordinatorProc, tryJson } from '../test/cluster/procs.ts';
 import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { runMain } from './lib/setup.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -79,10 +80,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,6 +11,7 @@ import { spawnBroker, startStorageCluster } from '../test/broker/cluster.ts';
 import { WireClient } from '../test/broker/wire-client.ts';
 import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { runMain } from './lib/setup.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -78,10 +79,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -17,6 +17,7 @@ import { openEtcdStore } from '../lib/metadata/etcd-store.ts';
 import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
 import { startAgent } from '../test/cluster/procs.ts';
 import { latencyHistogram } from './lib/histogram.ts';
+import { runMain } from './lib/setup.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -110,10 +111,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -15,6 +15,7 @@ import * as keys from '../lib/metadata/keys.ts';
 import { startBookies } from '../test/cluster/bookies.ts';
 import { startCoordinatorProc, tryJson } from '../test/cluster/procs.ts';
 import { startLocalEtcd, stopAll } from '../test/harness/index.ts';
+import { runMain } from './lib/setup.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -138,10 +139,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);
