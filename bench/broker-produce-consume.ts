@@ -15,9 +15,11 @@
  *      it), plus the bench's own send lag and the stage split the broker and the bookies
  *      measure themselves (their latency histograms over the same phase).
  * Node flags for the broker process: BROKER_NODE_ARGS (command line, e.g. V8 flags) and
- * BROKER_NODE_OPTIONS (NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * BROKER_NODE_OPTIONS (NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); with
+ * BROKER_LOG_DIR set, each broker's output (logs, --trace-gc lines) is kept there.
  * Prints figures; asserts nothing. The machine is shared, so figures move with its load.
  */
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { builtinPolicyDefaults } from '../lib/policies/defaults.ts';
@@ -328,6 +330,9 @@ async function main(): Promise<void> {
         : undefined;
       client.close();
       const gcLine = gcSummary(broker.logs());
+      if (process.env.BROKER_LOG_DIR) {
+        writeFileSync(join(process.env.BROKER_LOG_DIR, `broker-${s.name}.log`), broker.logs());
+      }
       await broker.kill('SIGTERM');
       console.log(`\n[${s.name}] E=${s.e} Qw=${s.qw} Qa=${s.qa}`);
       if (max) {
