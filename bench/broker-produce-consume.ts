@@ -16,7 +16,7 @@
  *      measure themselves (their latency histograms over the same phase).
  * Node flags for the broker process: BROKER_NODE_ARGS (command line, e.g. V8 flags) and
  * BROKER_NODE_OPTIONS (NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); with
- * BROKER_LOG_DIR set, each broker's output (logs, --trace-gc lines) is kept there.
+ * BENCH_LOG_DIR set, each broker's and bookie's output (logs, --trace-gc lines) is kept there.
  * Prints figures; asserts nothing. The machine is shared, so figures move with its load.
  */
 import { writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { builtinPolicyDefaults } from '../lib/policies/defaults.ts';
 import { createNamespace } from '../lib/policies/namespaces.ts';
+import { applyServiceGcTuning } from '../lib/util/gc-tuning.ts';
 import { PolicyStore } from '../lib/policies/store.ts';
 import { spawnProcess, startLocalEtcd, stopAll } from '../test/harness/index.ts';
 import { startRealCluster } from '../test/ledger/real-cluster.ts';
@@ -31,6 +32,10 @@ import { BenchClient } from './broker-bench-client.ts';
 import { latencyHistogram } from './lib/histogram.ts';
 import { benchArgList, benchBookieArgs, bookieHttpPort, cpuSeconds } from './lib/setup.ts';
 import { eventLoopDelay, quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
+
+// The bench client moves as many Buffers as the broker does: it gets the services' GC tuning too
+// (without it, its own full collections showed up as send lag and publish latency).
+applyServiceGcTuning();
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -330,8 +335,10 @@ async function main(): Promise<void> {
         : undefined;
       client.close();
       const gcLine = gcSummary(broker.logs());
-      if (process.env.BROKER_LOG_DIR) {
-        writeFileSync(join(process.env.BROKER_LOG_DIR, `broker-${s.name}.log`), broker.logs());
+      const logDir = process.env.BENCH_LOG_DIR;
+      if (logDir) {
+        writeFileSync(join(logDir, `broker-${s.name}.log`), broker.logs());
+        for (const b of rc.bookies) writeFileSync(join(logDir, `${b.id}-${s.name}.log`), b.proc.logs());
       }
       await broker.kill('SIGTERM');
       console.log(`\n[${s.name}] E=${s.e} Qw=${s.qw} Qa=${s.qa}`);
