@@ -7,13 +7,14 @@
  *   - 1bookie : E=Qw=Qa=1   - 3bookies: E=3, Qw=2, Qa=2
  * and drives it over the Pulsar binary protocol from this process (lib/wire): one producer
  * sending batches of `--batch` 1 KiB messages, one Exclusive consumer acking cumulatively.
- *   1. closed loop: as many batches in flight as the window allows → max msg/s in and out;
- *   2. open loop at 20k msg/s (batches every 1 ms, like a client's 1 ms batching delay), after
- *      an unreported warm-up of the same rate: publish latency (batch due → SEND_RECEIPT) and
+ *   1. open loop at 20k msg/s (batches every 1 ms, like a client's 1 ms batching delay), once
+ *      the bookies are quiet and after an unreported 2 s warm-up of the same rate: publish
+ *      latency (batch due → SEND_RECEIPT) and
  *      end-to-end latency (batch due → MESSAGE received), p50 / p99 / p99.9, counted per
  *      message and measured from the time each batch was due (not when the bench got to send
  *      it), plus the bench's own send lag and the stage split the broker and the bookies
- *      measure themselves (their latency histograms over the same phase).
+ *      measure themselves (their latency histograms over the same phase);
+ *   2. closed loop: as many batches in flight as the window allows → max msg/s in and out.
  * Node flags for the broker process: BROKER_NODE_ARGS (command line, e.g. V8 flags) and
  * BROKER_NODE_OPTIONS (NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); with
  * BENCH_LOG_DIR set, each broker's and bookie's output (logs, --trace-gc lines) is kept there.
@@ -24,7 +25,6 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { builtinPolicyDefaults } from '../lib/policies/defaults.ts';
 import { createNamespace } from '../lib/policies/namespaces.ts';
-import { applyServiceGcTuning } from '../lib/util/gc-tuning.ts';
 import { PolicyStore } from '../lib/policies/store.ts';
 import { spawnProcess, startLocalEtcd, stopAll } from '../test/harness/index.ts';
 import { startRealCluster } from '../test/ledger/real-cluster.ts';
@@ -32,10 +32,6 @@ import { BenchClient } from './broker-bench-client.ts';
 import { latencyHistogram } from './lib/histogram.ts';
 import { benchArgList, benchBookieArgs, bookieHttpPort, cpuSeconds } from './lib/setup.ts';
 import { eventLoopDelay, quantilesBetween, scrapeHistogram } from './lib/prom-scrape.ts';
-
-// The bench client moves as many Buffers as the broker does: it gets the services' GC tuning too
-// (without it, its own full collections showed up as send lag and publish latency).
-applyServiceGcTuning();
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -49,7 +45,11 @@ const WINDOW = Number(arg('window', '64'));
 const OPEN_RATE = Number(arg('rate', '20000'));
 const ONLY = arg('only', '');
 const PHASES = arg('phases', 'closed,open').split(',');
-const WARMUP_MS = 1000;
+/** Unreported warm-up before each phase (peers.md's fixed-rate runs warm up 2 s). */
+const WARMUP_MS = 2000;
+const SETTLE_MAX_MS = 20_000;
+const SETTLE_WINDOW_MS = 500;
+const SETTLE_CPU_SHARE = 0.05;
 const MSG_BYTES = 1024;
 
 const SCENARIOS = [
@@ -215,6 +215,21 @@ async function openLoop(
   };
 }
 
+/**
+ * Wait (at most SETTLE_MAX_MS) until the bookies together use under SETTLE_CPU_SHARE of a core
+ * over SETTLE_WINDOW_MS: checkpoints of an earlier burst are done.
+ */
+async function settled(pids: (number | undefined)[]): Promise<void> {
+  const deadline = performance.now() + SETTLE_MAX_MS;
+  while (performance.now() < deadline) {
+    const before = await Promise.all(pids.map(cpuSeconds));
+    await sleep(SETTLE_WINDOW_MS);
+    const after = await Promise.all(pids.map(cpuSeconds));
+    const used = after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
+    if (used / (SETTLE_WINDOW_MS / 1000) < SETTLE_CPU_SHARE) return;
+  }
+}
+
 interface CpuSnapshot {
   broker: number;
   bookies: number;
@@ -316,23 +331,28 @@ async function main(): Promise<void> {
         }),
       ];
       const client = await BenchClient.connect(ready.brokerServicePort);
+      // The latency phase first, on bookies that are quiet (not still flushing an earlier
+      // scenario's burst): like peers.md's fixed-rate runs, which each ran on their own.
+      const bookiePids = rc.bookies.map((b) => b.proc.child.pid);
+      const open = PHASES.includes('open')
+        ? await settled(bookiePids).then(() =>
+            openLoop(client, `persistent://public/default/bench-lat-${s.name}`, probes, {
+              broker: broker.child.pid,
+              bookies: bookiePids,
+            }),
+          )
+        : undefined;
       const max = PHASES.includes('closed')
         ? await closedLoop(
             client,
             `persistent://public/default/bench-max-${s.name}`,
             broker.child.pid,
-            rc.bookies.map((b) => b.proc.child.pid),
+            bookiePids,
           )
         : undefined;
       const cpuLine =
         max &&
         `  CPU per 1000 msgs in+out: bookies (all) ${max.bookiesMsPer1k.toFixed(2)} ms (${(max.bookiesShare * 100).toFixed(0)}% of a core), bench client ${max.benchMsPer1k.toFixed(2)} ms (${(max.benchShare * 100).toFixed(0)}%); load now ${loadavg()[0].toFixed(2)}`;
-      const open = PHASES.includes('open')
-        ? await openLoop(client, `persistent://public/default/bench-lat-${s.name}`, probes, {
-            broker: broker.child.pid,
-            bookies: rc.bookies.map((b) => b.proc.child.pid),
-          })
-        : undefined;
       client.close();
       const gcLine = gcSummary(broker.logs());
       const logDir = process.env.BENCH_LOG_DIR;
